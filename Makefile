@@ -1,0 +1,31 @@
+# Smart Attendance: the two commands are `make dashboard` and `make test`.
+# Everything else here is what they need: system packages, a virtual environment, the demo class.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Offline machines: copy the demo class from a folder instead of downloading it.
+SAMPLES_MIRROR ?=
+PORT ?= 8866
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: dashboard test setup samples serve clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
+	touch $@
+
+samples: setup
+	$(BIN)/attendance samples $(if $(SAMPLES_MIRROR),--mirror "$(SAMPLES_MIRROR)")
+
+dashboard: samples
+	$(BIN)/attendance roster
+	$(BIN)/voila notebooks/attendance_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser \
+		--Voila.tornado_settings="{'websocket_max_message_size': 209715200}"
+
+test: samples
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) attendance_data .pytest_cache

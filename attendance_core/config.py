@@ -1,0 +1,159 @@
+"""Settings: match tolerance, detector, folders and database, from a file and the environment.
+
+Precedence, lowest first: built-in defaults, the ``attendance.toml`` file (``$ATTENDANCE_CONFIG``, or
+the first ``attendance.toml`` found from the current folder upwards), environment variables
+``ATTENDANCE_<NAME>`` (e.g. ``ATTENDANCE_TOLERANCE=0.45``), then explicit overrides (command-line
+flags). Relative folders in the file are relative to the file's folder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE
+
+CONFIG_FILE = "attendance.toml"
+ENV_PREFIX = "ATTENDANCE_"
+
+
+class ConfigError(ValueError):
+    """A setting with a wrong name or value; the message names the setting and the source."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings. Distances are 128-d encoding distances; sizes are in pixels of the original photo."""
+
+    tolerance: float = DEFAULT_TOLERANCE
+    ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN
+    detector: str = "hog"  # "hog" (fast, CPU) or "cnn" (more accurate on turned faces, slower)
+    min_face_size: int = 32  # smallest face width to find; smaller is slower
+    jitters: int = 1  # re-sampled encodings per face; more is slower and slightly more accurate
+    workers: int = 0  # processes for detection; 0 = all cores
+    roster_dir: Path = Path("known_faces")
+    data_dir: Path = Path("attendance_data")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    max_pixels: int = 60_000_000
+    max_upload_mb: int = 50
+    source: str = field(default="defaults", compare=False)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'attendance.db').resolve()}"
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed (``None`` values are ignored), validated."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return _validated(dataclasses.replace(self, **_coerce_all(changes, "override")))
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "source"}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    if name not in _FIELDS:
+        known = ", ".join(sorted(_FIELDS))
+        raise ConfigError(f"{origin}: unknown setting '{name}' (known: {known})")
+    kind = _FIELDS[name].type
+    try:
+        if kind == "float":
+            return float(value)
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if kind == "Path":
+            return Path(os.path.expanduser(str(value)))
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin}: setting '{name}' must be a {kind}, not {value!r}") from None
+
+
+def _coerce_all(values: dict[str, Any], origin: str) -> dict[str, Any]:
+    return {k: _coerce(k, v, origin) for k, v in values.items()}
+
+
+def _validated(s: Settings) -> Settings:
+    if not 0.0 < s.tolerance < 2.0:
+        raise ConfigError(f"tolerance must be between 0 and 2 (typical 0.4-0.6), not {s.tolerance}")
+    if s.detector not in ("hog", "cnn"):
+        raise ConfigError(f"detector must be 'hog' or 'cnn', not {s.detector!r}")
+    if not 8 <= s.min_face_size <= 2000:
+        raise ConfigError(f"min_face_size must be between 8 and 2000 pixels, not {s.min_face_size}")
+    if not 0 <= s.jitters <= 100:
+        raise ConfigError(f"jitters must be between 0 and 100, not {s.jitters}")
+    if s.ambiguity_margin < 0:
+        raise ConfigError(f"ambiguity_margin must be 0 or more, not {s.ambiguity_margin}")
+    return s
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The config file in force: ``$ATTENDANCE_CONFIG``, or ``attendance.toml`` from ``start`` upwards."""
+    env = os.environ.get(ENV_PREFIX + "CONFIG")
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, the config file, ``ATTENDANCE_*`` variables and ``overrides``."""
+    values: dict[str, Any] = {}
+    source = "defaults"
+    path = config_file or find_config_file()
+    base = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        values.update(_coerce_all(raw, str(path)))
+        base = path.resolve().parent
+        source = str(path)
+    for key, value in os.environ.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            name = key[len(ENV_PREFIX):].lower()
+            if name in _FIELDS:
+                values[name] = _coerce(name, value, f"environment variable {key}")
+    values.update(_coerce_all({k: v for k, v in overrides.items() if v is not None}, "override"))
+    settings = Settings(**values, source=source)
+    # Relative folders are relative to the config file's folder (or the current folder without one).
+    settings = dataclasses.replace(settings, roster_dir=base / settings.roster_dir, data_dir=base / settings.data_dir)
+    return _validated(settings)
+
+
+def write_setting(name: str, value: Any, config_file: Path | None = None) -> Path:
+    """Write one setting into the config file (created if needed), keeping its other lines; returns the file."""
+    value = _coerce(name, value, "write_setting")
+    path = Path(config_file or find_config_file() or Path.cwd() / CONFIG_FILE)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if isinstance(value, (int, float)):
+        rendered = repr(value)
+    else:
+        rendered = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    line = f"{name} = {rendered}"
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*=.*$", re.MULTILINE)
+    if pattern.search(text):
+        text = pattern.sub(line, text, count=1)
+    else:
+        text = text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

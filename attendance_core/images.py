@@ -1,0 +1,161 @@
+"""Load classroom and reference photos into RGB arrays, refusing bad files with a clear message.
+
+Every photo that enters the system comes through :func:`load_image`, from a path (roster, CLI) or
+from bytes (dashboard uploads). It applies the EXIF orientation, because phones store portrait
+photos sideways with a tag and a sideways face is not found, and it normalises every pixel format
+(grayscale, RGBA, CMYK, palette, 16-bit) to 8-bit RGB.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # iPhone photos (HEIC) when pillow-heif is installed
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    _HEIF = True
+except ImportError:  # pragma: no cover - optional dependency
+    _HEIF = False
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+#: Formats accepted, as Pillow names them.
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"})
+#: File extensions the roster and CLI look at.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"})
+#: Default pixel limit: a 50-megapixel phone photo passes, a decompression bomb does not.
+DEFAULT_MAX_PIXELS = 60_000_000
+#: Default file-size limit in bytes.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+class ImageError(ValueError):
+    """A photo that cannot be used; ``str(err)`` names the file and the problem."""
+
+    def __init__(self, file: str, reason: str):
+        self.file = file
+        self.reason = reason
+        super().__init__(f"{file}: {reason}")
+
+
+def is_image_file(path: Union[str, os.PathLike]) -> bool:
+    """True when the file name has a photo extension and is not hidden."""
+    p = Path(path)
+    return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+
+
+def _read_bytes(source: ImageSource, name: str, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ImageError(name, "file not found") from None
+        except OSError as err:
+            raise ImageError(name, f"cannot be read ({err.strerror or err})") from None
+        if path.is_dir():
+            raise ImageError(name, "is a folder, not a photo")
+        if size > max_bytes:
+            raise ImageError(name, f"file too large ({size / 2**20:.1f} MB, the limit is {max_bytes / 2**20:.0f} MB)")
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ImageError(name, f"cannot be read ({err.strerror or err})") from None
+    if len(data) == 0:
+        raise ImageError(name, "empty file (0 bytes)")
+    if len(data) > max_bytes:
+        raise ImageError(name, f"file too large (over {max_bytes / 2**20:.0f} MB)")
+    return data
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16/32-bit grayscale: stretch to the full 8-bit range rather than clip to black.
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        arr8 = ((arr - lo) * scale).clip(0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode == "CMYK":
+        # Pillow's CMYK->RGB is naive; JPEG CMYK from Photoshop is often inverted (Adobe APP14).
+        return img.convert("RGB")
+    return img.convert("RGB")
+
+
+def load_image(
+    source: ImageSource,
+    name: str | None = None,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> np.ndarray:
+    """Load a photo as an ``(height, width, 3)`` uint8 RGB array, upright per its EXIF orientation.
+
+    source: a path, raw bytes (an upload) or a binary file object; name: what error messages call
+    the file (default: the path's file name, or "upload").
+    Raises :class:`ImageError` for anything that is not a usable photo: missing, empty, not an
+    image, truncated or corrupt, an unsupported format, or more than ``max_pixels`` pixels.
+    """
+    if name is None:
+        name = Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
+        name = os.path.basename(str(name))
+    data = _read_bytes(source, name, max_bytes)
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below; Pillow's own bomb check raises or warns.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = img.format or "unknown"
+            width, height = img.size
+            if width <= 0 or height <= 0:
+                raise ImageError(name, "image has no pixels")
+            if width * height > max_pixels:
+                raise ImageError(
+                    name,
+                    f"image too large ({width}x{height} = {width * height / 1e6:.0f} megapixels, "
+                    f"the limit is {max_pixels / 1e6:.0f})",
+                )
+            if fmt not in ACCEPTED_FORMATS:
+                raise ImageError(name, f"unsupported image format {fmt} (use JPEG, PNG, WebP or HEIC)")
+            if getattr(img, "n_frames", 1) > 1 and fmt == "GIF":
+                img.seek(0)  # animated GIF: the first frame is the photo
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            rgb = _to_rgb(img)
+            arr = np.asarray(rgb, dtype=np.uint8)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        hint = "" if _HEIF or not data[4:12].startswith(b"ftyp") else " (HEIC photo: install pillow-heif)"
+        raise ImageError(name, f"not an image, or a format that cannot be read{hint}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(name, "image too large (decompression bomb protection)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        text = str(err)
+        if "truncated" in text or "broken data stream" in text or isinstance(err, EOFError):
+            raise ImageError(name, "truncated or corrupt image (the file ends early)") from None
+        raise ImageError(name, f"corrupt image ({text or type(err).__name__})") from None
+    except MemoryError:
+        raise ImageError(name, "image too large to load in memory") from None
+    if arr.ndim != 3 or arr.shape[2] != 3:  # pragma: no cover - _to_rgb guarantees RGB
+        raise ImageError(name, f"unexpected pixel layout {arr.shape}")
+    return np.ascontiguousarray(arr)
+

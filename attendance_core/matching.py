@@ -1,0 +1,114 @@
+"""Match the faces found in a photo to the students of a roster.
+
+All faces are compared with all reference encodings at once (a distance matrix), a student's
+distance is the best over their reference photos, and faces are paired with students by an optimal
+one-to-one assignment: within one photo a face names at most one student and a student is named by
+at most one face. First-match-wins gets this wrong whenever two faces are both close to one student
+(see ``tests/test_matching.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+#: Distance between two 128-d encodings under which two faces are taken as the same person.
+#: Lower is stricter. Chosen by measurement on the labelled development set (see README, "Tolerance").
+DEFAULT_TOLERANCE = 0.5
+#: A match is flagged ambiguous when another student is within this distance of the matched one.
+DEFAULT_AMBIGUITY_MARGIN = 0.04
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """The decision for one face of a photo.
+
+    student: index of the matched student in the roster, or None for an unknown face;
+    distance: the face's distance to that student (None when unknown);
+    nearest / nearest_distance: the closest student whatever the tolerance (None if the roster is empty);
+    ambiguous: another student is almost as close as the matched one.
+    """
+
+    face: int
+    student: int | None
+    distance: float | None
+    nearest: int | None
+    nearest_distance: float | None
+    runner_up: int | None
+    runner_up_distance: float | None
+    ambiguous: bool
+
+
+def face_distances(faces: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Euclidean distances between every face ``(n, 128)`` and every reference ``(m, 128)``: ``(n, m)``."""
+    faces = np.asarray(faces, dtype=np.float64).reshape(-1, 128)
+    references = np.asarray(references, dtype=np.float64).reshape(-1, 128)
+    if len(faces) == 0 or len(references) == 0:
+        return np.zeros((len(faces), len(references)))
+    # |a-b|^2 = |a|^2 + |b|^2 - 2ab, clipped because rounding can make it slightly negative.
+    sq = (faces**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2.0 * faces @ references.T
+    return np.sqrt(np.clip(sq, 0.0, None))
+
+
+def student_distances(faces: np.ndarray, references: np.ndarray, owners: Sequence[int], n_students: int) -> np.ndarray:
+    """Distance of every face to every student ``(n_faces, n_students)``: the best over each student's references.
+
+    owners[j] is the student index of reference j; a student with no reference gets ``inf``.
+    """
+    d = face_distances(faces, references)
+    out = np.full((d.shape[0], n_students), np.inf)
+    if d.size:
+        owners = np.asarray(owners, dtype=np.intp)
+        np.minimum.at(out.T, owners, d.T)
+    return out
+
+
+def assign(distances: np.ndarray, tolerance: float = DEFAULT_TOLERANCE,
+           ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN) -> list[FaceMatch]:
+    """One-to-one assignment of faces (rows) to students (columns) of a distance matrix.
+
+    Pairs further apart than ``tolerance`` are never made. Among the pairings, the one with the most
+    matched faces wins, then the smallest total distance. Returns one :class:`FaceMatch` per face.
+    """
+    distances = np.asarray(distances, dtype=np.float64)
+    n_faces, n_students = distances.shape
+    assigned: dict[int, int] = {}
+    if n_faces and n_students:
+        feasible = distances <= tolerance
+        if feasible.any():
+            # A cost above any sum of feasible distances makes the solver maximise matches first.
+            penalty = 2.0 * (tolerance + 1.0) * max(n_faces, n_students)
+            cost = np.where(feasible, distances, penalty)
+            rows, cols = linear_sum_assignment(cost)
+            assigned = {int(r): int(c) for r, c in zip(rows, cols) if feasible[r, c]}
+
+    matches = []
+    for i in range(n_faces):
+        row = distances[i]
+        order = np.argsort(row, kind="stable") if n_students else np.array([], dtype=int)
+        finite = [int(j) for j in order if np.isfinite(row[j])]
+        nearest = finite[0] if finite else None
+        student = assigned.get(i)
+        distance = float(row[student]) if student is not None else None
+        others = [j for j in finite if j != (student if student is not None else nearest)]
+        runner_up = others[0] if others else None
+        runner_up_distance = float(row[runner_up]) if runner_up is not None else None
+        ambiguous = (
+            student is not None
+            and runner_up_distance is not None
+            and runner_up_distance - distance < ambiguity_margin
+        )
+        matches.append(FaceMatch(
+            face=i,
+            student=student,
+            distance=distance,
+            nearest=nearest,
+            nearest_distance=float(row[nearest]) if nearest is not None else None,
+            runner_up=runner_up,
+            runner_up_distance=runner_up_distance,
+            ambiguous=bool(ambiguous),
+        ))
+    return matches
+
