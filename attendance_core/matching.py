@@ -16,7 +16,7 @@ from scipy.optimize import linear_sum_assignment
 
 #: Distance between two 128-d encodings under which two faces are taken as the same person.
 #: Lower is stricter. Chosen by measurement on the labelled development set (see README, "Tolerance").
-DEFAULT_TOLERANCE = 0.5
+DEFAULT_TOLERANCE = 0.6
 #: A match is flagged ambiguous when another student is within this distance of the matched one.
 DEFAULT_AMBIGUITY_MARGIN = 0.04
 
