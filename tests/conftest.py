@@ -41,3 +41,29 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "attendance_data"
     monkeypatch.setenv("ATTENDANCE_DATA_DIR", str(folder))
     return folder
+
+
+# --- The dashboard (issue 4): a private copy of the demo class with a warm encoding cache. -------------
+
+@pytest.fixture(scope="session")
+def demo_encoding_cache(demo_class, tmp_path_factory) -> Path:
+    """An encoding cache holding the demo roster's reference photos, enrolled once per test run."""
+    from attendance_core.faces import DetectorSettings
+    from attendance_core.roster import load_roster
+
+    cache = tmp_path_factory.mktemp("demo-cache") / "cache"
+    load_roster(KNOWN_FACES, DetectorSettings(), cache)
+    return cache
+
+
+@pytest.fixture
+def app_settings(tmp_path, data_dir, demo_encoding_cache):
+    """Settings over a copy of the demo roster (tests may add or remove students) and a private data folder."""
+    import shutil
+
+    from attendance_core.config import load_settings
+
+    roster = tmp_path / "known_faces"
+    shutil.copytree(KNOWN_FACES, roster, ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(demo_encoding_cache, data_dir / "cache")
+    return load_settings(roster_dir=roster, data_dir=data_dir)
