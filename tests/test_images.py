@@ -1,0 +1,106 @@
+"""Loading photos: EXIF rotation, every pixel format, and a clear message for every bad file."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attendance_core.faces import detect_faces
+from attendance_core.images import ImageError, load_image
+
+
+@pytest.fixture(scope="module")
+def portrait(demo_class):
+    return Image.open(demo_class / "sample_images" / "obama-480p.jpg").convert("RGB")
+
+
+def _save(img, fmt, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_rotated_phone_photo_finds_faces(portrait):
+    # A phone stores a portrait photo sideways and says so in the EXIF orientation tag (6 = rotate 90° CW to view).
+    sideways = portrait.rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _save(sideways, "JPEG", exif=exif.tobytes(), quality=92)
+    raw = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert len(detect_faces(raw)) == 0, "the sideways pixels alone should hide the face from HOG"
+    upright = load_image(data, "phone.jpg")
+    assert upright.shape[:2] == (portrait.height, portrait.width)
+    assert len(detect_faces(upright)) == 1
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "LA", "I;16"])
+def test_pixel_formats_load_as_rgb_and_keep_the_face(portrait, mode):
+    if mode == "I;16":
+        gray = np.asarray(portrait.convert("L"), dtype=np.uint16) * 257
+        img = Image.fromarray(gray)
+        assert img.mode.startswith("I;16")
+        fmt = "PNG"
+    else:
+        img = portrait.convert(mode)
+        fmt = "JPEG" if mode in ("L", "CMYK") else "PNG"
+    arr = load_image(_save(img, fmt), f"photo.{fmt.lower()}")
+    assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3
+    assert arr.shape[:2] == (portrait.height, portrait.width)
+    assert arr.std() > 20, "pixels should not collapse to one colour"
+    assert len(detect_faces(arr)) == 1
+
+
+def test_webp_and_transparent_png_load(portrait):
+    assert load_image(_save(portrait, "WEBP"), "a.webp").shape[2] == 3
+    rgba = portrait.convert("RGBA")
+    rgba.putalpha(0)  # fully transparent: shown on white
+    arr = load_image(_save(rgba, "PNG"), "clear.png")
+    assert arr.min() == 255
+
+
+def test_path_and_bytes_give_the_same_pixels(demo_class):
+    path = demo_class / "sample_images" / "two_people.jpg"
+    assert np.array_equal(load_image(path), load_image(path.read_bytes()))
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"),
+    (b"Dear students, the exam is on Monday.\n", "not an image"),
+    (b"%PDF-1.4\n" + b"0" * 100, "not an image"),
+])
+def test_bad_files_are_refused_with_the_file_name(content, reason):
+    with pytest.raises(ImageError) as info:
+        load_image(content, "homework.jpg")
+    assert str(info.value).startswith("homework.jpg: ")
+    assert reason in str(info.value)
+    assert info.value.file == "homework.jpg"
+
+
+def test_truncated_jpeg_is_refused(portrait):
+    data = _save(portrait, "JPEG")
+    with pytest.raises(ImageError, match=r"cut\.jpg: truncated"):
+        load_image(data[: len(data) // 2], "cut.jpg")
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match="nowhere.jpg: file not found"):
+        load_image(tmp_path / "nowhere.jpg")
+    with pytest.raises(ImageError, match="is a folder"):
+        load_image(tmp_path)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    # A tiny PNG that declares 30000 x 30000 pixels.
+    big = Image.new("1", (30000, 30000))
+    data = _save(big, "PNG")
+    assert len(data) < 200_000
+    with pytest.raises(ImageError, match="too large"):
+        load_image(data, "bomb.png")
+
+
+def test_pixel_and_byte_limits_are_settings(portrait):
+    data = _save(portrait, "JPEG")
+    with pytest.raises(ImageError, match="image too large"):
+        load_image(data, "p.jpg", max_pixels=1000)
+    with pytest.raises(ImageError, match="file too large"):
+        load_image(data, "p.jpg", max_bytes=100)

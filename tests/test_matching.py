@@ -1,0 +1,124 @@
+"""Matching maths on synthetic encodings: distances, one-to-one assignment, tolerance, ambiguity."""
+import numpy as np
+import pytest
+
+from attendance_core.matching import assign, face_distances, student_distances
+from attendance_core.roster import Roster
+from attendance_core.session import Session
+
+
+def _first_match_wins(distances, tolerance):
+    """The seed's rule: each face in turn takes the first free student within tolerance."""
+    taken, out = set(), []
+    for row in distances:
+        pick = next((j for j in range(len(row)) if row[j] <= tolerance and j not in taken), None)
+        taken.add(pick)
+        out.append(pick)
+    return out
+
+
+def _unit(rng, n):
+    v = rng.normal(size=(n, 128))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_face_distances_match_pairwise_norms():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 128)), rng.normal(size=(5, 128))
+    expected = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
+    assert np.allclose(face_distances(a, b), expected)
+
+
+def test_identical_encodings_have_zero_distance_not_nan():
+    a = np.full((1, 128), 0.1)
+    d = face_distances(a, a)
+    assert d.shape == (1, 1) and np.isfinite(d).all() and d[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_student_distance_is_best_over_reference_photos():
+    faces = np.zeros((1, 128))
+    refs = np.zeros((3, 128))
+    refs[0, 0], refs[1, 0], refs[2, 0] = 0.9, 0.3, 0.5
+    d = student_distances(faces, refs, owners=[0, 0, 1], n_students=3)
+    assert d[0, 0] == pytest.approx(0.3)
+    assert d[0, 1] == pytest.approx(0.5)
+    assert d[0, 2] == np.inf  # a student without a usable reference photo never matches
+
+
+def test_assignment_beats_first_match_wins():
+    # Face 0 is close to both students, face 1 only to student 0: first-match-wins gives student 0
+    # to face 0 and leaves face 1 unknown; the optimal assignment names both.
+    d = np.array([[0.40, 0.45],
+                  [0.42, 0.90]])
+    assert _first_match_wins(d, 0.6) == [0, None]
+    matches = assign(d, tolerance=0.6)
+    assert [m.student for m in matches] == [1, 0]
+    assert [m.distance for m in matches] == [pytest.approx(0.45), pytest.approx(0.42)]
+
+
+def test_one_face_per_student_and_one_student_per_face():
+    rng = np.random.default_rng(1)
+    d = rng.uniform(0.2, 0.7, size=(9, 6))
+    matches = assign(d, tolerance=0.6)
+    named = [m.student for m in matches if m.student is not None]
+    assert len(named) == len(set(named))
+    assert all(m.distance <= 0.6 for m in matches if m.student is not None)
+
+
+def test_faces_beyond_tolerance_are_unknown_but_keep_their_nearest_student():
+    d = np.array([[0.70, 0.65]])
+    (m,) = assign(d, tolerance=0.6)
+    assert m.student is None and m.distance is None
+    assert m.nearest == 1 and m.nearest_distance == pytest.approx(0.65)
+
+
+def test_assignment_minimises_total_distance_among_full_matchings():
+    d = np.array([[0.30, 0.35, 0.9],
+                  [0.31, 0.50, 0.9],
+                  [0.9, 0.9, 0.20]])
+    matches = assign(d, tolerance=0.6)
+    assert [m.student for m in matches] == [1, 0, 2]  # 0.35 + 0.31 < 0.30 + 0.50
+
+
+def test_close_runner_up_is_ambiguous():
+    d = np.array([[0.40, 0.42, 0.80],
+                  [0.80, 0.80, 0.30]])
+    first, second = assign(d, tolerance=0.6, ambiguity_margin=0.04)
+    assert first.student == 0 and first.ambiguous and first.runner_up == 1
+    assert second.student == 2 and not second.ambiguous
+
+
+def test_empty_inputs():
+    assert assign(np.zeros((0, 3))) == []
+    (m,) = assign(np.zeros((1, 0)))
+    assert m.student is None and m.nearest is None
+
+
+def test_session_marks_present_if_found_in_any_photo():
+    rng = np.random.default_rng(3)
+    refs = _unit(rng, 3) * 0.5
+    roster = Roster.from_encodings({"Ada_Lovelace": refs[0], "Alan_Turing": refs[1], "Grace_Hopper": refs[2]})
+    from attendance_core.faces import DetectedFaces
+    from attendance_core.session import Photo
+
+    session = Session(roster, tolerance=0.3)
+    near = lambda i: refs[i] + 0.01  # noqa: E731
+    session.photos.append(Photo("front.jpg", DetectedFaces(np.array([[0, 10, 10, 0]]), near(0)[None])))
+    session.photos.append(Photo("back.jpg", DetectedFaces(np.array([[0, 10, 10, 0], [0, 30, 10, 20]]),
+                                                          np.stack([near(1), rng.normal(size=128)]))))
+    session.photos.append(Photo("broken.jpg", DetectedFaces.empty(), error="broken.jpg: not an image"))
+    result = session.result()
+    assert result.present == ["Ada_Lovelace", "Alan_Turing"]
+    assert result.absent == ["Grace_Hopper"]
+    assert len(result.unknown_faces) == 1
+    assert result.to_dict()["photos"][2]["error"] == "broken.jpg: not an image"
+    # A correction by hand wins over the automatic result and says so.
+    session.correct("Grace_Hopper", "excused")
+    graced = {s.id: s for s in session.result().students}["Grace_Hopper"]
+    assert graced.status == "excused" and graced.source == "manual" and graced.automatic_status == "absent"
+    # A stricter tolerance re-matches without detection: nobody is close enough any more.
+    assert session.result(tolerance=0.001).present == []
+    with pytest.raises(KeyError):
+        session.correct("Nobody", "present")
+    with pytest.raises(ValueError):
+        session.correct("Ada_Lovelace", "late")
