@@ -47,6 +47,8 @@ def _cmd_roster(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_mark(args, settings: Settings, out, err) -> int:
+    if args.save and not (args.class_name or "").strip():
+        raise ValueError("--save needs --class NAME (the class the session is recorded under)")
     roster = _load_roster(settings, err)
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
@@ -66,7 +68,24 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
         result.to_frame().to_csv(out, index=False)
     else:
         _print_table(result, out)
+    if args.save:
+        _save_session(args, settings, result, out if args.format == "table" else err)
+    elif args.class_name:
+        print("note: not recorded (add --save to record this session)", file=err)
     return EXIT_PHOTO_ERROR if failed else EXIT_OK
+
+
+def _save_session(args, settings: Settings, result, out) -> None:
+    from .records import RecordsError, Store
+
+    if all(p.error for p in result.photos):
+        raise RecordsError("no photo could be read: the session was not recorded")
+    with Store.from_settings(settings) as store:
+        session_id = store.save_session(result, class_name=args.class_name, subject=args.subject or "",
+                                        settings=settings)
+    print(f"\nRecorded as session {session_id} of class {args.class_name.strip()!r}"
+          + (f", subject {args.subject!r}" if args.subject else "")
+          + f" (change a mark: attendance correct {session_id} STUDENT present|absent|excused)", file=out)
 
 
 def _print_table(result, out) -> None:
@@ -90,6 +109,124 @@ def _print_table(result, out) -> None:
               + (f"; {unknown} unknown" if unknown else ""), file=out)
 
 
+def _when(value) -> str:
+    return "" if value is None or value != value else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _cmd_sessions(args, settings: Settings, out, err) -> int:
+    from .records import Store
+
+    if not Store.exists(settings):
+        print("No sessions recorded yet (attendance mark PHOTO... --class NAME --save records one).", file=out)
+        return EXIT_OK
+    with Store.from_settings(settings) as store:
+        df = store.sessions(args.class_name)
+    if args.format == "csv":
+        df.to_csv(out, index=False)
+        return EXIT_OK
+    if df.empty:
+        print("No sessions recorded" + (f" for class {args.class_name!r}" if args.class_name else "") + ".", file=out)
+        return EXIT_OK
+    shown = df[["id", "taken_at", "class", "subject", "present", "absent", "excused", "unknown_faces", "photos",
+                "marked_by"]].copy()
+    shown["taken_at"] = shown["taken_at"].map(_when)
+    shown = shown.rename(columns={"taken_at": "taken at (local)", "unknown_faces": "unknown", "marked_by": "by"})
+    print(shown.to_string(index=False), file=out)
+    return EXIT_OK
+
+
+def _cmd_correct(args, settings: Settings, out, err) -> int:
+    from .records import Store
+
+    with Store.from_settings(settings) as store:
+        before = store.session_marks(args.session)
+        store.correct(args.session, args.student, args.status, note=args.note or "", by=args.by)
+        mark = store.session_marks(args.session).set_index("student_id").loc[args.student]
+    old = before.set_index("student_id").loc[args.student, "status"]
+    print(f"Session {args.session}: {mark['name']} {old} -> {mark['status']} "
+          f"(automatic result kept: {mark['automatic_status']})", file=out)
+    return EXIT_OK
+
+
+def _cmd_report(args, settings: Settings, out, err) -> int:
+    from .records import RecordsError, Store
+
+    if not Store.exists(settings):
+        raise RecordsError("no sessions recorded yet (attendance mark PHOTO... --class NAME --save records one)")
+    with Store.from_settings(settings) as store:
+        report = store.report(args.class_name, args.subject, args.start, args.end)
+    if args.format == "xlsx":
+        path = Path(args.output or f"attendance-{_file_safe(args.class_name)}.xlsx")
+        report.to_excel(path)
+        print(f"Wrote {path}", file=out)
+    elif args.format == "csv":
+        if args.output:
+            report.to_csv(args.output)
+            print(f"Wrote {args.output}", file=err)
+        else:
+            report.to_csv(out)
+    else:
+        _print_report(report, out)
+    return EXIT_OK
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name.strip()) or "class"
+
+
+def _print_report(report, out) -> None:
+    scope = [f"class {report.class_name!r}"]
+    if report.subject is not None:
+        scope.append(f"subject {report.subject!r}")
+    if report.start or report.end:
+        scope.append(f"from {report.start or 'the start'} to {report.end or 'today'}")
+    print(f"Attendance, {', '.join(scope)}: {len(report.sessions)} sessions", file=out)
+    summary = report.summary.copy()
+    summary["rate"] = summary["rate"].map(lambda r: "" if r != r else f"{r:.0%}")
+    print("\n" + summary.to_string(index=False), file=out)
+    if len(report.sessions):
+        short = {"present": "P", "absent": "A", "excused": "E"}
+        matrix = report.matrix.drop(columns=["student_id"]).copy()
+        for col in matrix.columns[1:]:
+            matrix[col] = matrix[col].map(lambda v: short.get(v, "-"))
+        print("\n" + matrix.to_string(index=False), file=out)
+        print("\nP present, A absent, E excused, - not in the class then. "
+              "Rate = present / (present + absent).", file=out)
+
+
+def _cmd_forget(args, settings: Settings, out, err) -> int:
+    from .records import Store, UnknownStudentError
+    from .roster import forget_student
+
+    found = False
+    try:
+        paths = forget_student(settings.roster_dir, args.student, cache_dir=settings.cache_dir,
+                               delete_photos=args.delete_photos)
+        found = True
+        what = "deleted" if args.delete_photos else "kept (add --delete-photos to delete them)"
+        print(f"{args.student}: cached face encodings of {len(paths)} reference photos removed; "
+              f"the photos are {what}", file=out)
+    except KeyError:
+        print(f"{args.student}: not in the roster folder {settings.roster_dir}", file=out)
+    if Store.exists(settings):
+        with Store.from_settings(settings) as store:
+            try:
+                result = store.forget_student(args.student, delete_marks=args.delete_marks)
+                found = True
+            except UnknownStudentError:
+                result = None
+        if result is None:
+            print(f"{args.student}: no attendance records", file=out)
+        elif result.deleted:
+            print(f"{args.student}: {result.marks} marks and {result.corrections} corrections deleted", file=out)
+        else:
+            print(f"{args.student}: {result.marks} past marks kept, anonymised as {result.anonymised_as} "
+                  "(add --delete-marks to delete them)", file=out)
+    if not found:
+        raise KeyError(f"no student {args.student!r} in the roster folder or the records")
+    return EXIT_OK
+
+
 def _cmd_samples(args, settings: Settings, out, err) -> int:
     dest = Path(args.dest)
     print(f"Laying out the demo class in {dest.resolve()} "
@@ -106,6 +243,15 @@ def _cmd_config(args, settings: Settings, out, err) -> int:
         print(f"{name} = {getattr(settings, name)}", file=out)
     print(f"database_url = {settings.resolved_database_url()}", file=out)
     return EXIT_OK
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +274,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", type=Path, dest="roster_dir", help="roster folder (default known_faces)")
     detection_options(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--class", dest="class_name", metavar="CLASS", help="the class (course) photographed")
+    p.add_argument("--subject", default="", help="the subject taught in this session")
+    p.add_argument("--save", action="store_true", help="record the session in the attendance records")
     p.set_defaults(func=_cmd_mark)
+
+    p = sub.add_parser("sessions", help="list the recorded sessions")
+    p.add_argument("--class", dest="class_name", metavar="CLASS", help="only this class")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.set_defaults(func=_cmd_sessions)
+
+    p = sub.add_parser("correct", help="correct one student's mark in a recorded session (kept in an audit trail)")
+    p.add_argument("session", type=int, metavar="SESSION", help="session number (see `attendance sessions`)")
+    p.add_argument("student", metavar="STUDENT", help="student id, e.g. Name_Surname")
+    p.add_argument("status", choices=["present", "absent", "excused"])
+    p.add_argument("--note", default="", help="why (kept with the correction)")
+    p.add_argument("--by", help="who corrects (default: your login name)")
+    p.set_defaults(func=_cmd_correct)
+
+    p = sub.add_parser("report", help="attendance counts, rates and the students-by-dates table of a class")
+    p.add_argument("--class", dest="class_name", metavar="CLASS", required=True)
+    p.add_argument("--subject", help="only sessions of this subject")
+    p.add_argument("--from", dest="start", type=_iso_date, metavar="YYYY-MM-DD", help="first day included")
+    p.add_argument("--to", dest="end", type=_iso_date, metavar="YYYY-MM-DD", help="last day included")
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+    p.add_argument("--output", type=Path, help="file to write (csv: default the screen; xlsx: attendance-CLASS.xlsx)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("forget", help="forget a student: face encodings, optionally photos and past marks")
+    p.add_argument("student", metavar="STUDENT", help="student id, e.g. Name_Surname")
+    p.add_argument("--delete-photos", action="store_true", help="also delete their reference photos")
+    p.add_argument("--delete-marks", action="store_true",
+                   help="delete their past marks instead of keeping them anonymised")
+    p.add_argument("--roster", type=Path, dest="roster_dir", help="roster folder (default known_faces)")
+    p.set_defaults(func=_cmd_forget)
 
     p = sub.add_parser("samples", help="download the demo class into known_faces/ and sample_images/")
     p.add_argument("--dest", default=".", help="project folder to lay the demo class out in (default .)")
@@ -152,6 +331,13 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     except (ConfigError, SampleError, ModelError, FileNotFoundError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"attendance: error: {message}", file=err)
+        return EXIT_USAGE
+    except Exception as error:
+        # The records module (pandas, SQLAlchemy) is imported only by the commands that use it.
+        records = sys.modules.get(f"{__package__}.records")
+        if records is None or not isinstance(error, records.RecordsError):
+            raise
+        print(f"attendance: error: {error}", file=err)
         return EXIT_USAGE
 
 

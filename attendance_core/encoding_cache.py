@@ -144,3 +144,29 @@ class EncodingCache:
             self._faces, self._stats = faces, stats
             self._dirty.clear()
             self._forgotten.clear()
+
+
+def forget_everywhere(cache_dir: Path | str | None, paths: list[Path]) -> int:
+    """Remove these photos' entries from every cache file under ``cache_dir`` (all model settings).
+
+    Returns how many entries were removed. A cache file that cannot be read (damaged, or written by
+    another format version) may still hold the photos' encodings, so it is deleted: it is only a cache.
+    """
+    if cache_dir is None or not Path(cache_dir).is_dir():
+        return 0
+    removed = 0
+    for file in sorted(Path(cache_dir).glob("encodings-*.json")):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            key = data["key"] if data.get("version") == FORMAT_VERSION else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            key = None
+        if not isinstance(key, str):
+            file.unlink(missing_ok=True)
+            continue
+        cache = EncodingCache(None, key)
+        cache.path = file  # the file as found, even if its name is not the one its key would give today
+        cache._read()
+        removed += cache.forget(paths)
+        cache.save()
+    return removed

@@ -374,6 +374,7 @@ class ForgetResult:
     marks: int
     corrections: int
     deleted: bool
+    anonymised_as: str | None = None  # the id their kept marks now carry
 
 
 SESSION_COLUMNS = ["id", "class", "subject", "taken_at", "present", "absent", "excused", "unknown_faces",
@@ -392,20 +393,36 @@ class Store:
 
     def __init__(self, url: str, *, upgrade: bool = True):
         self.url = url
-        self.engine = create_engine(url)
-        if upgrade:
-            migrate(self.engine)
-        else:
-            with self.engine.connect() as conn:
-                found = current_version(conn)
-            if found != SCHEMA_VERSION:
-                raise RecordsError(f"the records database has schema version {found}, expected {SCHEMA_VERSION}")
+        try:
+            self.engine = create_engine(url)
+        except (exc.ArgumentError, exc.NoSuchModuleError) as err:
+            raise RecordsError(f"not a usable database URL: {url!r} ({err})") from None
+        try:
+            if upgrade:
+                migrate(self.engine)
+            else:
+                with self.engine.connect() as conn:
+                    found = current_version(conn)
+                if found != SCHEMA_VERSION:
+                    raise RecordsError(f"the records database has schema version {found}, expected {SCHEMA_VERSION}")
+        except exc.OperationalError as err:
+            self.engine.dispose()
+            shown = sa.make_url(url).render_as_string(hide_password=True)
+            raise RecordsError(f"cannot open the records database {shown}: {err.orig}") from None
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Store":
         """The store of ``settings.resolved_database_url()``; the data folder is created if needed."""
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         return cls(settings.resolved_database_url())
+
+    @staticmethod
+    def exists(settings: "Settings") -> bool:
+        """Whether ``settings`` name a records database: a database URL, or an SQLite file already made."""
+        url = sa.make_url(settings.resolved_database_url())
+        if url.get_backend_name() != "sqlite":
+            return True
+        return bool(url.database) and url.database != ":memory:" and Path(url.database).is_file()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -541,7 +558,8 @@ class Store:
                 conn.execute(class_students.delete().where(class_students.c.student_id == sid))
                 conn.execute(students.update().where(students.c.id == sid).values(
                     key=f"forgotten-{sid}", name=FORGOTTEN_NAME, forgotten_at=_utcnow()))
-        return ForgetResult(student_id, int(n_marks), int(n_corr), delete_marks)
+        return ForgetResult(student_id, int(n_marks), int(n_corr), delete_marks,
+                            None if delete_marks else f"forgotten-{sid}")
 
     # -- reading --
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .encoding_cache import CachedFaces, EncodingCache
+from .encoding_cache import CachedFaces, EncodingCache, forget_everywhere
 from .faces import DetectorSettings, detect_faces, encode_faces
 from .images import ImageError, is_image_file, load_image
 
@@ -224,14 +224,17 @@ def load_roster(
 
 def forget_student(folder: Path | str, student_id: str, settings: DetectorSettings = DetectorSettings(),
                    cache_dir: Path | str | None = None, delete_photos: bool = False) -> list[Path]:
-    """Delete a student's cached encodings (and reference photos when asked); returns their photo paths."""
+    """Delete a student's cached encodings (and reference photos when asked); returns their photo paths.
+
+    Entries are removed from every cache file under ``cache_dir``, whatever model settings made them
+    (``settings`` is kept for compatibility and no longer narrows the clean-up).
+    Raises KeyError when the roster folder has no such student.
+    """
     folder = Path(folder)
     paths = dict(roster_entries(folder)).get(student_id)
     if paths is None:
         raise KeyError(f"no student {student_id!r} in {folder}")
-    cache = EncodingCache(cache_dir, settings.key())
-    cache.forget(paths)
-    cache.save()
+    forget_everywhere(cache_dir, paths)
     if delete_photos:
         for p in paths:
             p.unlink(missing_ok=True)
