@@ -49,8 +49,11 @@ def _download(url: str, attempts: int = 3, timeout: float = 30.0) -> bytes:
                 return response.read()
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             last = err
-            time.sleep(1.5 * (attempt + 1))
-    raise SampleError(f"download failed after {attempts} attempts: {url} ({last})")
+            if isinstance(err, urllib.error.HTTPError) and err.code < 500:
+                break  # not found or forbidden: asking again will not help
+            if attempt + 1 < attempts:
+                time.sleep(1.5 * (attempt + 1))
+    raise SampleError(f"download failed: {url} ({last})")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -60,17 +63,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def fetch_samples(dest: Path | str = ".", mirror: Path | str | None = None, log=print) -> list[Path]:
+def fetch_samples(dest: Path | str = ".", mirror: Path | str | None = None, log=print,
+                  items: list[SampleFile] | None = None) -> list[Path]:
     """Download (or copy from ``mirror``) the demo class into ``dest``; returns the files laid out.
 
-    Files already present with the right checksum are kept. Every file is verified; a download or
+    items: which files (default: the whole manifest). Files already present with the right checksum are kept. Every file is verified; a download or
     checksum failure is reported for that file and the others are still fetched, then
     :class:`SampleError` lists the failures.
     """
     dest = Path(dest)
     done: list[Path] = []
     failures: list[str] = []
-    for item in manifest():
+    for item in manifest() if items is None else items:
         target = dest / item.target
         if target.is_file() and _sha256(target.read_bytes()) == item.sha256:
             done.append(target)
