@@ -250,6 +250,7 @@ class DashboardState(HasTraits):
 
     def add_demo_photo(self, progress: Progress | None = None) -> list[str]:
         """Add the demo classroom photo (``sample_images/two_people.jpg``)."""
+        self._require_session()
         try:
             content = self.demo_photo.read_bytes()
         except OSError:
