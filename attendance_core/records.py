@@ -234,7 +234,12 @@ def create_engine(url: str) -> sa.Engine:
     if u.get_backend_name() != "sqlite":
         return sa.create_engine(u, pool_pre_ping=True)
     if u.database and u.database != ":memory:":
-        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(u.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Names and attendance are personal data: owner only (SQLite gives its -wal file the same mode).
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT})
 
     @event.listens_for(engine, "connect")

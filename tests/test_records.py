@@ -112,6 +112,7 @@ def test_from_settings_creates_data_folder_and_sqlite_file_in_wal_mode(tmp_path)
         store.save_session(attendance(all_present()), class_name="demo")
     db = tmp_path / "new" / "data" / "attendance.db"
     assert db.is_file()
+    assert db.stat().st_mode & 0o077 == 0  # names and attendance: owner only
     engine = records.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
