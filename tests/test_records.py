@@ -551,3 +551,10 @@ def test_two_processes_saving_at_once_both_succeed_and_every_mark_is_kept_once(s
     assert n_marks == len(all_saved) * len(CLASS)
     assert n_students == len(CLASS)
     assert sorted(versions) == [n for n, _, _ in records.MIGRATIONS]
+
+
+def test_an_unreachable_database_is_a_clear_error():
+    with pytest.raises(RecordsError, match="cannot open the records database"):
+        Store("postgresql+psycopg://nobody:secret@127.0.0.1:9/nothing?connect_timeout=5")
+    with pytest.raises(RecordsError, match="not a usable database URL"):
+        Store("nosuchdb://x")

@@ -202,3 +202,9 @@ def test_forget_everywhere_deletes_cache_files_it_cannot_read(tmp_path):
     assert forget_everywhere(tmp_path / "cache", [photo]) == 1
     assert not damaged.exists()
     assert EncodingCache(tmp_path / "cache", "k").get(file_digest(photo)) is None
+
+
+def test_an_unreachable_database_is_reported_without_its_password(records_env, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_DATABASE_URL", "postgresql+psycopg://nobody:secret@127.0.0.1:9/x?connect_timeout=5")
+    code, _, err = run("report", "--class", "demo")
+    assert code == 2 and "cannot open the records database" in err and "secret" not in err
