@@ -692,10 +692,10 @@ class Store:
             counted = n[PRESENT] + n[ABSENT]
             summary_rows.append((key, people[key], n[PRESENT], n[ABSENT], n[EXCUSED], sum(v is not None for v in row),
                                  n[PRESENT] / counted if counted else math.nan))
-            matrix_rows.append([key, people[key], *row])
+            matrix_rows.append([key, people[key], *[math.nan if v is None else v for v in row]])
         summary = pd.DataFrame(summary_rows, columns=SUMMARY_COLUMNS)
         summary["rate"] = summary["rate"].astype(float)
-        matrix = pd.DataFrame(matrix_rows, columns=["student_id", "name", *[labels[i] for i in ids]], dtype=object)
+        matrix = pd.DataFrame(matrix_rows, columns=["student_id", "name", *[labels[i] for i in ids]])
         return Report(class_name, subject, start_d, end_d, summary, matrix, session_table)
 
 

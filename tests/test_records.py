@@ -333,7 +333,10 @@ def test_sessions_on_the_same_day_get_their_time_in_the_matrix(store):
 def test_report_csv_and_xlsx_read_back_to_the_same_table(store, tmp_path):
     s1, _, _ = _three_sessions(store)
     store.correct(s1, "Ada_Lovelace", "excused")
+    store.save_session(attendance({**all_present(), "New_Student": "present"}, photos=("s4",)), class_name="demo",
+                       taken_at=datetime(2026, 3, 5, 9))
     report = store.report("demo")
+    assert pd.isna(report.matrix.set_index("student_id").loc["New_Student", "2026-03-02"])  # not in the class then
     report.to_csv(tmp_path / "r.csv")
     report.to_excel(tmp_path / "r.xlsx")
     expected = report.table()

@@ -13,7 +13,10 @@ from attendance_core.cli import main
 from attendance_core.encoding_cache import CachedFaces, EncodingCache, file_digest, forget_everywhere
 from attendance_core.records import FORGOTTEN_NAME, Store
 
-from test_records import CLASS, all_present, attendance
+try:
+    from test_records import CLASS, all_present, attendance
+except ImportError:  # tests/ imported as a package
+    from tests.test_records import CLASS, all_present, attendance
 
 
 def run(*argv: str) -> tuple[int, str, str]:
