@@ -67,3 +67,58 @@ def app_settings(tmp_path, data_dir, demo_encoding_cache):
     shutil.copytree(KNOWN_FACES, roster, ignore=shutil.ignore_patterns("README.md"))
     shutil.copytree(demo_encoding_cache, data_dir / "cache")
     return load_settings(roster_dir=roster, data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def dashboard_server(demo_class, demo_encoding_cache, tmp_path_factory):
+    """Voilà serving notebooks/attendance_dashboard.ipynb on a free port, over a private copy of the demo class.
+
+    The machine's Jupyter configuration is kept out (empty config folder and config paths), and the
+    records go to a temporary data folder. Yields ``url``, ``root`` (the private folder) and ``log``.
+    """
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("dashboard")
+    shutil.copytree(KNOWN_FACES, root / "known_faces", ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(demo_encoding_cache, root / "attendance_data" / "cache")
+    (root / "sample_images").symlink_to(SAMPLE_IMAGES)
+    config = root / "jupyter-config"
+    config.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
+    env.update(JUPYTER_CONFIG_DIR=str(config), ATTENDANCE_ROSTER_DIR=str(root / "known_faces"),
+               ATTENDANCE_DATA_DIR=str(root / "attendance_data"))
+    log = root / "voila.log"
+    voila = Path(sys.executable).with_name("voila")
+    command = [str(voila), str(REPO / "notebooks" / "attendance_dashboard.ipynb"), f"--port={port}",
+               "--Voila.ip=127.0.0.1", "--no-browser", f"--Voila.config_file_paths={config}",
+               "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"voila exited with code {proc.returncode}:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"voila did not start within 120 s:\n{log.read_text()}")
+                time.sleep(0.5)
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", root=root, log=log, port=port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -260,7 +260,9 @@ class TakeAttendanceView:
         self._when = w.NaiveDatetimePicker(value=s.taken_at.replace(tzinfo=None), description="Date & time")
         self._upload = w.FileUpload(accept="image/*", multiple=True, description="Upload photos",
                                     button_style="primary", layout=w.Layout(width="180px"))
+        self._upload.add_class("sa-upload-photos")
         self._demo = w.Button(description="Try the demo photo", icon="image", layout=w.Layout(width="180px"))
+        self._demo.add_class("sa-demo")
         self._new = w.Button(description="New session", icon="refresh", tooltip="Forget the photos and start again")
         self._progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden"))
         self._stage = w.HTML()
@@ -273,11 +275,12 @@ class TakeAttendanceView:
             '<span style="color:#22a03c">&#9632; matched</span> &nbsp; '
             '<span style="color:#eb8c00">&#9632; ambiguous (check)</span> &nbsp; '
             '<span style="color:#d72828">&#9632; unknown</span> &nbsp; <i>lower tolerance = stricter</i>')
-        self._photos = w.VBox()
+        self._photos = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self._photos.add_class("sa-photos")
         self._table = RosterTableView(self._state, self._messages)
         self._unknown = UnknownFacesView(self._state, self._messages)
         self._save = w.Button(description="Save session", icon="save", button_style="success")
+        self._save.add_class("sa-save")
         self._download = w.HTML()
         self._download.add_class("sa-download")
 
@@ -402,9 +405,9 @@ class TakeAttendanceView:
             named = sum(1 for f in faces if f.student)
             caption = w.HTML(f"<b>{html.escape(photo.name)}</b>: {len(faces)} face(s), {named} student(s) recognised")
             image = w.Image(value=self._state.annotated_photo(i), format="jpeg",
-                            layout=w.Layout(max_width="100%", width="auto"))
+                            layout=w.Layout(max_width="100%", max_height="440px", width="auto", height="auto"))
             image.add_class("sa-annotated-photo")
-            items.append(w.VBox([caption, image]))
+            items.append(w.VBox([caption, image], layout=w.Layout(margin="0 12px 8px 0")))
         self._photos.children = items
 
     @_reports_errors
@@ -433,6 +436,7 @@ class HistoryView:
         self._table = w.HTML("<i>Open this tab to see the saved sessions.</i>")
         self._table.add_class("sa-history")
         self._chart = w.Image(format="png", layout=w.Layout(max_width="640px"))
+        self._chart.add_class("sa-history-chart")
         self.widget = w.VBox([self._refresh_button, self._table, self._chart])
 
     def _wire(self) -> None:
@@ -475,7 +479,8 @@ class RosterView:
         self._problems = w.HTML()
         self._problems.add_class("sa-roster-problems")
         self._name = w.Text(description="Name", placeholder="e.g. Ada Lovelace")
-        self._photos = w.FileUpload(accept="image/*", multiple=True, description="Reference photos")
+        self._photos = w.FileUpload(accept="image/*", multiple=True, description="Reference photos",
+                                    layout=w.Layout(width="220px"))
         self._add = w.Button(description="Add student", icon="user-plus", button_style="primary")
         self._reload = w.Button(description="Reload roster", icon="refresh")
         self.widget = w.VBox([
@@ -508,7 +513,7 @@ class RosterView:
 
     def _card(self, student) -> w.Widget:
         thumb = self._state.reference_thumbnail(student.id)
-        image = w.Image(value=thumb or b"", format="jpeg", layout=w.Layout(width="96px", height="96px"))
+        image = w.Image(value=thumb or b"", format="jpeg", layout=w.Layout(max_width="96px", max_height="96px"))
         usable = sum(p.usable for p in student.photos)
         warn = "" if student.usable else '<br><span style="color:#a61b1b">cannot be recognised</span>'
         label = w.HTML(f"<b>{html.escape(student.name)}</b><br>{usable}/{len(student.photos)} reference photo(s){warn}")
@@ -597,4 +602,8 @@ class AttendanceApp:
         return self._messages.text
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            # What a front end without widgets shows (and what a page check can look for).
+            bundle["text/plain"] = f"Smart Attendance dashboard ({self.state.class_name}): open it with Voila."
+        return bundle

@@ -1,0 +1,102 @@
+"""Voilà serves the dashboard notebook: the page renders the app and shows no error output.
+
+The widgets themselves need a browser (see test_dashboard_browser.py); here the page's HTML is
+checked: the notebook ran, its last cell displayed the app's widget, and no cell failed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+
+from conftest import REPO
+
+NOTEBOOK = REPO / "notebooks" / "attendance_dashboard.ipynb"
+
+
+def get(url: str, timeout: float = 180) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode("utf-8", "replace")
+
+
+def error_outputs(page: str) -> list[str]:
+    """Error outputs and stderr text in a rendered Voilà page (empty when every cell ran cleanly)."""
+    problems = re.findall(r'"output_type":\s*"error".{0,300}', page)
+    problems += re.findall(r'"name":\s*"stderr".{0,300}', page)
+    problems += re.findall(r"Traceback \(most recent call last\).{0,300}", page)
+    problems += [m for m in re.findall(r'jp-RenderedText[^>]*data-mime-type="application/vnd.jupyter.stderr"[^>]*>.{0,300}',
+                                       page)]
+    return problems
+
+
+def test_notebook_is_thin_and_has_a_kernelspec():
+    nb = json.loads(NOTEBOOK.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert 1 <= len(nb["cells"]) <= 3
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["metadata"]["kernelspec"]["language"] == "python"
+    assert all(not c.get("outputs") for c in code), "commit the notebook without outputs"
+    assert "AttendanceApp" in "".join("".join(c["source"]) for c in code)
+
+
+def test_voila_page_shows_the_app_and_no_error(dashboard_server):
+    status, page = get(dashboard_server.url)
+    assert status == 200
+    assert "application/vnd.jupyter.widget-view+json" in page, "the app's widget was not displayed"
+    assert "Smart Attendance dashboard (known faces)" in page, "the app's text marker is missing"
+    assert error_outputs(page) == []
+    assert "No Jupyter kernel" not in page
+
+
+def test_error_check_catches_a_failing_cell(tmp_path):
+    """The page check above can fail: a notebook whose cell raises is caught by it (Voilà's own output)."""
+    import subprocess
+    import sys
+    import time
+
+    nb = json.loads(NOTEBOOK.read_text())
+    nb["cells"] = [{"cell_type": "code", "execution_count": None, "id": "boom", "metadata": {}, "outputs": [],
+                    "source": ["raise ValueError('boom')"]}]
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text(json.dumps(nb))
+    config = tmp_path / "config"
+    config.mkdir()
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(config)}
+    voila = [str(__import__("pathlib").Path(sys.executable).with_name("voila")), str(broken), f"--port={port}",
+             "--Voila.ip=127.0.0.1", "--no-browser", f"--Voila.config_file_paths={config}",
+             "--Voila.show_tracebacks=True"]
+    proc = subprocess.Popen(voila, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "voila did not start"
+                time.sleep(0.5)
+        try:
+            status, page = get(f"http://127.0.0.1:{port}/")
+        except urllib.error.HTTPError as err:  # Voilà answers 500 when a cell fails
+            status, page = err.code, err.read().decode("utf-8", "replace")
+        assert status == 500 or error_outputs(page), page[:2000]
+        assert "boom" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.mark.parametrize("target", ["dashboard"])
+def test_makefile_serves_the_notebook_with_a_raised_websocket_limit(target):
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+    assert "notebooks/attendance_dashboard.ipynb" in recipe
+    limit = int(re.search(r"websocket_max_message_size'?\"?:\s*(\d+)", recipe).group(1))
+    assert limit >= 100 * 2**20
