@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from .encoding_cache import CachedFaces, EncodingCache, forget_everywhere
-from .faces import DetectorSettings, detect_faces, encode_faces
+from .faces import REFERENCE_JITTERS, DetectorSettings, detect_faces, encode_faces
 from .images import ImageError, is_image_file, load_image
 
 #: A face at least this many times wider than the next one is the subject of a reference photo.
@@ -150,7 +150,7 @@ def _reference_faces(path: Path) -> CachedFaces:
     if len(boxes) == 0 and min_face > 40:
         boxes = detect_faces(small, "hog", 40, workers=1)
     boxes = np.round(boxes / scale).astype(np.int64)
-    return CachedFaces(boxes, encode_faces(image, boxes))
+    return CachedFaces(boxes, encode_faces(image, boxes, REFERENCE_JITTERS))
 
 
 def _choose_face(faces: CachedFaces) -> tuple[int | None, str | None, str | None]:
