@@ -45,6 +45,15 @@ class ImageError(ValueError):
         super().__init__(f"{file}: {reason}")
 
 
+def display_name(name: str, limit: int = 120) -> str:
+    """A file name safe to show and log: its last path part (``/`` or ``\\``), no control characters."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    if len(base) > limit:
+        base = base[: limit - 3] + "..."
+    return base or "photo"
+
+
 def is_image_file(path: Union[str, os.PathLike]) -> bool:
     """True when the file name has a photo extension and is not hidden."""
     p = Path(path)
@@ -116,11 +125,12 @@ def load_image(
     """
     if name is None:
         name = Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
-        name = os.path.basename(str(name))
+    name = display_name(name)
     data = _read_bytes(source, name, max_bytes)
     try:
         with warnings.catch_warnings():
-            # We enforce our own pixel limit below; Pillow's own bomb check raises or warns.
+            # Pillow warns about odd EXIF and the like: noise for a user. Its own bomb check raises.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             fmt = img.format or "unknown"
@@ -155,6 +165,8 @@ def load_image(
         raise ImageError(name, f"corrupt image ({text or type(err).__name__})") from None
     except MemoryError:
         raise ImageError(name, "image too large to load in memory") from None
+    except Exception as err:  # a decoder bug on hostile bytes must still be a clear refusal
+        raise ImageError(name, f"corrupt image ({type(err).__name__})") from None
     if arr.ndim != 3 or arr.shape[2] != 3:  # pragma: no cover - _to_rgb guarantees RGB
         raise ImageError(name, f"unexpected pixel layout {arr.shape}")
     return np.ascontiguousarray(arr)

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .faces import DetectedFaces, DetectorSettings, detect_faces, encode_faces
-from .images import ImageError, ImageSource, load_image
+from .images import ImageError, ImageSource, display_name, load_image
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, assign, student_distances
 from .roster import Roster
 
@@ -156,7 +156,8 @@ class Session:
                   fraction: tuple[float, float] = (0.0, 1.0)) -> Photo:
         """Find and encode the faces of one photo; an unreadable photo is kept with its ``error``."""
         if name is None:
-            name = os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) else "upload"
+            name = str(source) if isinstance(source, (str, os.PathLike)) else "upload"
+        name = display_name(name)
         lo, hi = fraction
 
         def report(stage: str, f: float) -> None:
