@@ -245,6 +245,34 @@ def _cmd_config(args, settings: Settings, out, err) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args, settings: Settings, out, err) -> int:
+    from . import server
+
+    if args.set_password:
+        path = server.set_password(settings, _read_new_password(err))
+        print(f"Password hash stored in {path} (readable by you only). "
+              "Start the dashboard with: attendance serve --ip ADDRESS", file=out)
+        return EXIT_OK
+    plan = server.plan_server(settings, args.ip, args.port)
+    if args.print_config:
+        json.dump(plan.redacted_config(), out, indent=1)
+        print(file=out)
+        return EXIT_OK
+    return server.serve(settings, plan, log=lambda line: print(line, file=out, flush=True))
+
+
+def _read_new_password(err) -> str:
+    """The new password: asked twice on a terminal, or one line from standard input (scripts)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New dashboard password: ")
+    if getpass.getpass("Same password again: ") != first:
+        raise ValueError("the two passwords differ; nothing was stored")
+    return first
+
+
 def _iso_date(text: str):
     from datetime import date
 
@@ -313,6 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", default=".", help="project folder to lay the demo class out in (default .)")
     p.add_argument("--mirror", type=Path, help="copy from this folder instead of downloading (offline machines)")
     p.set_defaults(func=_cmd_samples)
+
+    p = sub.add_parser("serve", help="serve the dashboard, with a login, e.g. on a school server (see README)")
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: every network, "
+                        "needs a password or ATTENDANCE_TOKEN)")
+    p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.add_argument("--set-password", action="store_true",
+                   help="ask for the dashboard password and store its hash (owner-only file in the data folder)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the server configuration that would be used (secrets hidden) and exit")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("config", help="show the settings in force and where they come from")
     p.set_defaults(func=_cmd_config)

@@ -39,7 +39,12 @@ class Settings:
     data_dir: Path = Path("attendance_data")
     database_url: str = ""  # empty: SQLite file in data_dir
     max_pixels: int = 60_000_000
-    max_upload_mb: int = 50
+    max_upload_mb: int = 50  # per photo
+    max_files_per_upload: int = 10  # photos in one upload; the extra ones are refused with a message
+    save_uploads: bool = False  # keep uploaded classroom photos in data_dir/uploads (owner-only files)
+    # The dashboard server (`attendance serve`):
+    password_hash: str = ""  # argon2 hash of the dashboard password (`attendance serve --set-password`)
+    idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
     source: str = field(default="defaults", compare=False)
 
     @property
@@ -70,11 +75,23 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
             return int(value)
+        if kind == "bool":
+            return _boolean(value)
         if kind == "Path":
             return Path(os.path.expanduser(str(value)))
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{origin}: setting '{name}' must be a {kind}, not {value!r}") from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0", ""):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    raise ValueError(value)
 
 
 def _coerce_all(values: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -92,6 +109,19 @@ def _validated(s: Settings) -> Settings:
         raise ConfigError(f"jitters must be between 0 and 100, not {s.jitters}")
     if s.ambiguity_margin < 0:
         raise ConfigError(f"ambiguity_margin must be 0 or more, not {s.ambiguity_margin}")
+    if not 1 <= s.max_upload_mb <= 1000:
+        raise ConfigError(f"max_upload_mb must be between 1 and 1000 (MB per photo), not {s.max_upload_mb}")
+    if s.max_pixels < 1:
+        raise ConfigError(f"max_pixels must be 1 or more, not {s.max_pixels}")
+    if not 1 <= s.max_files_per_upload <= 500:
+        raise ConfigError(f"max_files_per_upload must be between 1 and 500, not {s.max_files_per_upload}")
+    if not 0 <= s.idle_kernel_minutes <= 7 * 24 * 60:
+        raise ConfigError(f"idle_kernel_minutes must be between 0 (never) and 10080 (a week), "
+                          f"not {s.idle_kernel_minutes}")
+    if s.password_hash and not s.password_hash.startswith("argon2:"):
+        # A plain password here would be readable by anyone who can read the file or the environment.
+        raise ConfigError("password_hash must be a hashed password starting with 'argon2:' "
+                          "(make one with `attendance serve --set-password`), not a plain password")
     return s
 
 
@@ -143,7 +173,9 @@ def write_setting(name: str, value: Any, config_file: Path | None = None) -> Pat
     value = _coerce(name, value, "write_setting")
     path = Path(config_file or find_config_file() or Path.cwd() / CONFIG_FILE)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        rendered = "true" if value else "false"
+    elif isinstance(value, (int, float)):
         rendered = repr(value)
     else:
         rendered = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,253 @@
+"""Serve the dashboard on a shared (school) server: Voilà behind Jupyter's own login, with limits.
+
+``attendance serve`` runs Voilà on ``notebooks/attendance_dashboard.ipynb`` with a configuration
+written here, in a private folder, so that nothing on the machine can loosen it:
+
+- a login: a hashed password (``password_hash``, or the file written by ``--set-password``) and/or
+  a token (``$ATTENDANCE_TOKEN``), checked by jupyter_server's ``PasswordIdentityProvider``; every
+  page, kernel and websocket needs it. Without either, only a loopback address (127.0.0.1) is served;
+- a websocket message limit matched to the upload limits (a whole upload travels in one message);
+- idle dashboard pages (kernels) closed after ``idle_kernel_minutes``;
+- no tracebacks and no notebook source shown, no files served from the notebook folder.
+
+Secrets never go on the command line (other users could read them with ``ps``): they are in a
+``voila.json`` readable by its owner only, deleted when the server stops.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import ConfigError, Settings
+
+#: The dashboard notebook, next to the package in the project folder.
+DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "attendance_dashboard.ipynb"
+DEFAULT_IP = "127.0.0.1"
+DEFAULT_PORT = 8866
+TOKEN_ENV = "ATTENDANCE_TOKEN"
+#: Where ``attendance serve --set-password`` keeps the password hash, inside the data folder.
+PASSWORD_FILE = "dashboard-password"
+MIN_PASSWORD_LENGTH = 8
+MIN_TOKEN_LENGTH = 16
+#: Room for the widget protocol around the photos of one upload (names, headers, offsets).
+MESSAGE_OVERHEAD = 2**20
+
+
+class ServeError(ConfigError):
+    """The server cannot start as asked (no login on a public address, bad port...); the message says why."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name or "": may be reachable from the network
+
+
+def password_file(settings: Settings) -> Path:
+    """The file holding the dashboard password's hash (written by :func:`set_password`)."""
+    return settings.data_dir / PASSWORD_FILE
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of ``password``, as Jupyter stores them (``argon2:$argon2id$...``)."""
+    from jupyter_server.auth import passwd
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServeError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return passwd(password, algorithm="argon2")
+
+
+def set_password(settings: Settings, password: str) -> Path:
+    """Store the hash of ``password`` in the data folder, readable by its owner only; returns the file."""
+    hashed = hash_password(password)
+    path = password_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(hashed + "\n")
+    os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a file left over from an earlier run
+    os.replace(tmp, path)
+    return path
+
+
+def configured_password_hash(settings: Settings) -> str:
+    """The password hash in force: the ``password_hash`` setting, else the ``--set-password`` file, else ''."""
+    if settings.password_hash:
+        return settings.password_hash
+    path = password_file(settings)
+    if not path.is_file():
+        return ""
+    hashed = path.read_text(encoding="utf-8").strip()
+    if not hashed.startswith("argon2:"):
+        raise ServeError(f"{path}: not a password hash (write it again with `attendance serve --set-password`)")
+    return hashed
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """What ``attendance serve`` will run: the address, the login in force and Voilà's configuration."""
+
+    ip: str
+    port: int
+    notebook: Path
+    token: str
+    password_hash: str
+    voila_config: dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        host = self.ip if self.ip not in ("", "0.0.0.0", "::") else socket.gethostname()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def login(self) -> str:
+        kinds = [k for k, v in (("password", self.password_hash), ("token", self.token)) if v]
+        return " and ".join(kinds) or "none"
+
+    def redacted_config(self) -> dict[str, Any]:
+        """The Voilà configuration with the token and the password hash hidden (for display and tests)."""
+        config = json.loads(json.dumps(self.voila_config))
+        if config["Voila"].get("token"):
+            config["Voila"]["token"] = "<hidden>"
+        if config.get("PasswordIdentityProvider", {}).get("hashed_password"):
+            config["PasswordIdentityProvider"]["hashed_password"] = "<hidden>"
+        return config
+
+
+def websocket_limit(settings: Settings) -> int:
+    """Largest websocket message, in bytes: a full upload (every photo at the size limit) plus overhead."""
+    return settings.max_upload_mb * 2**20 * settings.max_files_per_upload + MESSAGE_OVERHEAD
+
+
+def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
+                token: str | None = None, notebook: Path | None = None) -> ServerPlan:
+    """Check the address and login, and build Voilà's configuration; raises :class:`ServeError`.
+
+    token: defaults to ``$ATTENDANCE_TOKEN``. A non-loopback ``ip`` needs a password or a token.
+    """
+    token = (os.environ.get(TOKEN_ENV, "") if token is None else token).strip()
+    notebook = Path(notebook or DASHBOARD_NOTEBOOK)
+    if not notebook.is_file():
+        raise ServeError(f"the dashboard notebook {notebook} is missing (run from the project folder)")
+    if not 1 <= port <= 65535:
+        raise ServeError(f"--port must be between 1 and 65535, not {port}")
+    hashed = configured_password_hash(settings)
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        raise ServeError(f"{TOKEN_ENV} is too short to be safe: use at least {MIN_TOKEN_LENGTH} random characters, "
+                         "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))'")
+    if not is_loopback(ip) and not (hashed or token):
+        raise ServeError(
+            f"refusing to serve the dashboard on {ip or 'every address'} without a login: anyone on the network "
+            f"could see the students' faces and records. Set a password with `attendance serve --set-password` "
+            f"(or the password_hash setting), or a token in the {TOKEN_ENV} environment variable; "
+            f"or serve on 127.0.0.1 only.")
+    idle_seconds = round(settings.idle_kernel_minutes * 60)
+    voila: dict[str, Any] = {
+        "ip": ip,
+        "port": port,
+        "port_retries": 0,  # a busy port is an error, not a silent move to another one
+        "open_browser": False,
+        "token": token or None,
+        "tornado_settings": {
+            "websocket_max_message_size": websocket_limit(settings),
+            "xsrf_cookies": True,
+            "cookie_options": {"httponly": True, "samesite": "Lax"},
+            "headers": {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"},
+        },
+    }
+    config: dict[str, Any] = {
+        "Voila": voila,
+        "VoilaConfiguration": {
+            "show_tracebacks": False,
+            "strip_sources": True,
+            # /voila/files/ is served without a login; nothing from the project folder goes out through it.
+            "file_allowlist": [],
+            "preheat_kernel": False,
+        },
+        "PasswordIdentityProvider": {
+            "hashed_password": hashed,
+            "allow_password_change": False,
+        },
+        "MappingKernelManager": {
+            "cull_idle_timeout": max(idle_seconds, 1) if settings.idle_kernel_minutes > 0 else 0,
+            "cull_interval": max(1, min(300, idle_seconds // 2)),
+            # An open but untouched page holds classroom photos in memory: it is closed too.
+            "cull_connected": True,
+            "cull_busy": False,
+        },
+    }
+    return ServerPlan(ip, port, notebook, token, hashed, config)
+
+
+def server_environment(settings: Settings, config_dir: Path) -> dict[str, str]:
+    """The environment of Voilà and its kernels: a private, empty Jupyter config, no secrets, our folders."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("JUPYTER_") and k not in (TOKEN_ENV, "ATTENDANCE_PASSWORD_HASH")}
+    env.update(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_NO_CONFIG="1",
+               # The kernel starts in the notebook's folder: give it the same settings as this command.
+               ATTENDANCE_ROSTER_DIR=str(settings.roster_dir.resolve()),
+               ATTENDANCE_DATA_DIR=str(settings.data_dir.resolve()))
+    if settings.source != "defaults":
+        env["ATTENDANCE_CONFIG"] = str(Path(settings.source).resolve())
+    return env
+
+
+def voila_command(plan: ServerPlan, config_dir: Path) -> list[str]:
+    """The Voilà command line: the notebook and the private config folder (no secrets)."""
+    return [sys.executable, "-m", "voila", str(plan.notebook), f"--Voila.config_file_paths={config_dir}"]
+
+
+def write_voila_config(plan: ServerPlan, config_dir: Path) -> Path:
+    """Write ``voila.json`` (it holds the login) readable by its owner only."""
+    path = config_dir / "voila.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(plan.voila_config, fh, indent=1)
+    return path
+
+
+def serve(settings: Settings, plan: ServerPlan, log: Callable[[str], None] = print) -> int:
+    """Run Voilà as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
+    config_dir = Path(tempfile.mkdtemp(prefix="attendance-serve-"))  # mode 0700
+    try:
+        write_voila_config(plan, config_dir)
+        env = server_environment(settings, config_dir)
+        log(f"Smart Attendance dashboard: {plan.url}  (login: {plan.login}; Ctrl+C stops it)")
+        if plan.login == "none":
+            log("warning: no login is configured; anyone who can use this computer can open the dashboard.")
+        elif not is_loopback(plan.ip):
+            log("note: this is plain HTTP; on a network, put it behind an HTTPS reverse proxy (see README).")
+        proc = subprocess.Popen(voila_command(plan, config_dir), env=env, cwd=plan.notebook.parent)
+
+        def forward(signum, frame):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        try:
+            return proc.wait()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
