@@ -185,6 +185,9 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
             "hashed_password": hashed,
             "allow_password_change": False,
         },
+        # Kernels talk to the server over Unix sockets in Voila's private (0700) folder, not over TCP
+        # ports that any user of the machine could connect to and listen on.
+        "KernelManager": {"transport": "ipc"},
         "MappingKernelManager": {
             "cull_idle_timeout": max(idle_seconds, 1) if settings.idle_kernel_minutes > 0 else 0,
             "cull_interval": max(1, min(300, idle_seconds // 2)),

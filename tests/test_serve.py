@@ -261,6 +261,7 @@ def test_configuration_hides_tracebacks_sources_and_files_and_culls_idle_pages(t
     assert config["VoilaConfiguration"]["show_tracebacks"] is False
     assert config["VoilaConfiguration"]["strip_sources"] is True
     assert config["VoilaConfiguration"]["file_allowlist"] == []
+    assert config["KernelManager"]["transport"] == "ipc"  # no kernel ports other users could listen on
     culling = config["MappingKernelManager"]
     assert culling["cull_idle_timeout"] == 30 * 60 and culling["cull_connected"] is True
     assert 0 < culling["cull_interval"] <= 300
