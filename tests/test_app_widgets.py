@@ -220,3 +220,18 @@ def test_missing_roster_folder_shows_a_message(tmp_path, data_dir):
     assert "does not exist" in app.messages
     button(app, "Try the demo photo").click()
     assert "does not exist" in app.messages
+
+
+def test_progress_names_each_photo_and_stage(app):
+    stage = with_class(app, "sa-progress-text", w.HTML)
+    shown: list[str] = []
+    stage.observe(lambda change: shown.append(change["new"]), "value")
+    upload(app, [sample("two_people.jpg"), sample("kit_with_rose.jpg")])
+    text = " | ".join(shown)
+    for expected in ("two_people.jpg: detecting faces", "two_people.jpg: encoding faces",
+                     "two_people.jpg: matching", "kit_with_rose.jpg: detecting faces"):
+        assert expected in text
+    assert "Done" in stage.value and "two_people.jpg, kit_with_rose.jpg" in stage.value
+    assert next(p for p in widgets(app.widget, w.FloatProgress)).value == 1
+    assert [status(app, sid) for sid in ("Kit_Harington", "Rose_Leslie", "Alex_Lacamoire")] == \
+        ["present", "present", "absent"]

@@ -48,16 +48,26 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, dashboard_server):
-    """A fresh dashboard page (Voilà starts a kernel for it), on a tall window so photo and table both show."""
+def page(browser, dashboard_server, request):
+    """A fresh dashboard page (Voilà starts a kernel for it), on a tall window so photo and table both show.
+
+    When the test fails, the page as it was is kept in test-artifacts/failed-<test>.png, with what the
+    browser logged.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 1500})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(dashboard_server.url, timeout=TIMEOUT_MS)
     page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+    failed_before = request.session.testsfailed
     try:
         yield page
     finally:
+        if request.session.testsfailed > failed_before:
+            screenshot(page, f"failed-{request.node.name}.png")
+            (ARTIFACTS / f"failed-{request.node.name}.log").write_text("\n".join(console))
         context.close()
 
 
@@ -141,6 +151,8 @@ def test_phone_photo_over_ten_megabytes_uploads(page, tmp_path):
     Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8)).save(big, "JPEG", quality=100, subsampling=0)
     assert big.stat().st_size > 10 * 2**20
     choose_photos(page, big)
+    # The kernel got the photo when the progress line names it (a dropped websocket never gets there).
+    page.wait_for_selector(".sa-progress-text:has-text('IMG_2041.jpg')", timeout=TIMEOUT_MS)
     page.wait_for_selector("img.sa-annotated-photo", timeout=TIMEOUT_MS)
     wait_for_status(page, "Barack_Obama", "present")
     assert status(page, "Joe_Biden") == "present"

@@ -248,6 +248,7 @@ class TakeAttendanceView:
         self._state = state
         self._messages = messages
         self._busy = False
+        self._seen: list[str] = []
         self._build()
         self._wire()
         self._refresh_photos()
@@ -370,6 +371,7 @@ class TakeAttendanceView:
         self._upload.disabled = self._demo.disabled = True
         self._progress.layout.visibility = "visible"
         self._progress.value = 0
+        self._seen = []
         self._messages.clear()
         try:
             problems = add(self._on_progress)
@@ -378,16 +380,19 @@ class TakeAttendanceView:
             self._upload.disabled = self._demo.disabled = False
         self._progress.value = 1
         att = self._state.attendance
+        names = html.escape(", ".join(self._seen))
         if problems:
-            self._stage.value = "<b>Done, with problems (see above).</b>"
+            self._stage.value = f"<b>Done, with problems (see above)</b>: {names}"
             self._messages.error(problems)
         else:
-            self._stage.value = "<b>Done.</b>"
+            self._stage.value = f"<b>Done</b>: {names}"
             if att is not None:
                 self._messages.success(f"{len(att.photos)} photo(s): {len(att.present)} present, "
                                        f"{len(att.absent)} absent, {len(att.unknown_faces)} unknown face(s).")
 
     def _on_progress(self, photo: str, stage: str, fraction: float) -> None:
+        if photo not in self._seen:
+            self._seen.append(photo)
         self._progress.value = max(0.0, min(1.0, fraction))
         self._stage.value = f"{html.escape(photo)}: {_STAGES.get(stage, stage)}&hellip; ({fraction:.0%})"
 
