@@ -28,6 +28,12 @@ dashboard: samples
 	$(BIN)/voila notebooks/attendance_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser \
 		--Voila.tornado_settings="{'websocket_max_message_size': 209715200}"
 
+# A shared server: the dashboard behind a login (set one first: .venv/bin/attendance serve --set-password).
+IP ?= 127.0.0.1
+serve: setup
+	$(BIN)/attendance roster
+	$(BIN)/attendance serve --ip $(IP) --port $(PORT)
+
 test: samples
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -245,6 +245,17 @@ def test_a_public_address_is_served_once_a_password_is_set(tmp_path):
     assert config["PasswordIdentityProvider"]["hashed_password"] == "<hidden>"  # set, and not printed
 
 
+def test_the_password_hash_setting_is_a_login_too(tmp_path):
+    from attendance_core.server import hash_password
+
+    hashed = hash_password(PASSWORD)
+    done = run_attendance(["serve", "--ip", "0.0.0.0", "--print-config"],
+                          clean_env(tmp_path, ATTENDANCE_PASSWORD_HASH=hashed), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert hashed not in done.stdout
+    assert json.loads(done.stdout)["PasswordIdentityProvider"]["hashed_password"] == "<hidden>"
+
+
 def test_configuration_hides_tracebacks_sources_and_files_and_culls_idle_pages(tmp_path):
     token = secrets.token_urlsafe(24)
     env = clean_env(tmp_path, ATTENDANCE_TOKEN=token, ATTENDANCE_MAX_UPLOAD_MB="20",
