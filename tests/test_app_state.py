@@ -280,3 +280,25 @@ def test_crop_face_is_clipped_to_the_photo_and_scaled_up_when_small():
     assert min(crop.shape[:2]) == 240
     with pytest.raises(ValueError):
         annotate.crop_face(image, (500, 600, 550, 500))
+
+
+def test_switching_class_loads_its_roster_and_starts_a_new_session(app_settings, tmp_path):
+    import shutil
+
+    other = tmp_path / "biology_9b"
+    other.mkdir()
+    for sid in ("Kit_Harington", "Rose_Leslie"):
+        shutil.copytree(app_settings.roster_dir / sid, other / sid)
+    state = DashboardState(app_settings, classes={"Maths 7A": app_settings.roster_dir, "Biology 9B": other},
+                           demo_photo=SAMPLE_IMAGES / "two_people.jpg")
+    assert state.class_name == "Maths 7A" and len(state.roster) == 5
+    state.add_demo_photo()
+    assert state.attendance is not None
+    state.class_name = "Biology 9B"
+    assert state.roster.ids == ["Kit_Harington", "Rose_Leslie"]
+    assert state.attendance is None  # the photos were of the other class
+    state.add_photos([photo("kit_with_rose.jpg")])
+    assert state.attendance.present == ["Kit_Harington", "Rose_Leslie"]
+    with pytest.raises(AppError, match="No class named"):
+        state.class_name = "History 5C"
+    assert state.class_name == "Biology 9B"
