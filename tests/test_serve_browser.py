@@ -53,7 +53,8 @@ def browser():
 def served(demo_class, demo_encoding_cache, tmp_path_factory):
     root = lay_out_class(tmp_path_factory.mktemp("serve-browser"), demo_encoding_cache)
     token = secrets.token_urlsafe(24)
-    server = start_server(root, clean_env(root, ATTENDANCE_TOKEN=token))
+    # The hostile upload below is 11 files in one upload.
+    server = start_server(root, clean_env(root, ATTENDANCE_TOKEN=token, ATTENDANCE_MAX_FILES_PER_UPLOAD="12"))
     server.token = token
     try:
         yield server
@@ -141,3 +142,64 @@ def test_two_instructors_mark_and_save_at_once_and_every_mark_is_kept_once(brows
         assert db.execute("SELECT COUNT(*) FROM marks").fetchone()[0] == 10
         assert db.execute("SELECT COUNT(*) FROM (SELECT session_id, student_id FROM marks "
                           "GROUP BY session_id, student_id HAVING COUNT(*) > 1)").fetchone()[0] == 0
+
+
+def test_hostile_upload_in_the_browser_gets_a_message_per_file_and_the_rest_is_marked(browser, served, tmp_path):
+    """The hostile corpus, chosen in the browser's file chooser in one upload, through the served dashboard.
+
+    (A name with ``../`` cannot be a file on disk: that one is sent straight to the state model, in
+    test_hostile_input.py.) The table of what each file got is written to test-artifacts/.
+    """
+    from PIL import Image
+
+    from test_hostile_input import hostile_corpus, phone_photo
+
+    portrait = Image.open(SAMPLE_IMAGES / "obama-480p.jpg").convert("RGB")
+    corpus = [(n, d, e) for n, d, e in hostile_corpus(portrait) if "/" not in n]
+    corpus.append(("IMG_4032.JPG", phone_photo(SAMPLE_IMAGES / "two_people.jpg"), None))
+    corpus.append(("huge.jpg", b"\xff\xd8\xff\xe0" + bytes(51 * 2**20), "file too large"))
+    files = []
+    for name, data, _ in corpus:
+        (tmp_path / name).write_bytes(data)
+        files.append(tmp_path / name)
+    before = files_in(served.root)
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        log_in(page, served)
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        with page.expect_file_chooser(timeout=TIMEOUT_MS) as chooser:
+            page.click(".sa-upload-photos")
+        chooser.value.set_files([str(p) for p in files])
+        page.wait_for_selector(".sa-message .sa-error", timeout=TIMEOUT_MS)
+        wait_for_status(page, "Joe_Biden", "present")
+        errors = [e.inner_text().strip() for e in page.query_selector_all(".sa-message .sa-error")]
+        photos_text = page.inner_text(".sa-photos")
+        body = page.inner_text("body")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "serve-hostile-upload.png"), full_page=True)
+    finally:
+        context.close()
+    rows = []
+    for name, data, expected in corpus:
+        shown = [m for m in errors if m.startswith(name + ":")]
+        outcome = "marked" if name in photos_text else "left out"
+        rows.append((name, len(data), shown[0] if shown else "(none)", outcome))
+        if expected:
+            assert len(shown) == 1 and expected in shown[0], (name, errors)
+            assert outcome == "left out", name
+        else:
+            assert not shown, (name, shown)
+            assert outcome == "marked", (name, photos_text)
+    assert len(errors) == sum(1 for *_, e in corpus if e), errors
+    assert "Traceback" not in body
+    table = ["| input | size | message shown | outcome |", "|---|---|---|---|"]
+    table += [f"| `{n}` | {s:,} B | {m} | {o} |" for n, s, m, o in rows]
+    (ARTIFACTS / "hostile-upload-table.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    # No uploaded photo was written anywhere: the served folder holds what it held (the server's log aside).
+    assert files_in(served.root) == before
+
+
+def files_in(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".log")}
