@@ -71,7 +71,7 @@ def draw_faces(image: np.ndarray, faces: Iterable[FaceLabel], max_side: int = DI
     h, w = small.shape[:2]
     side = max(h, w)
     line = max(2, round(side / 300))
-    font = _font(max(12, round(side / 45)))
+    font = _font(max(12, round(side / 38)))
     for face in faces:
         top, right, bottom, left = (v * scale for v in face.box)
         color = COLORS.get(face.kind, COLORS[UNKNOWN])

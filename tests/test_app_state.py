@@ -302,3 +302,12 @@ def test_switching_class_loads_its_roster_and_starts_a_new_session(app_settings,
     with pytest.raises(AppError, match="No class named"):
         state.class_name = "History 5C"
     assert state.class_name == "Biology 9B"
+
+
+def test_labels_fit_inside_a_tiny_photo():
+    image = np.full((90, 120, 3), 200, dtype=np.uint8)
+    out = annotate.draw_faces(image, [annotate.FaceLabel((60, 118, 88, 90), "Unknown 12", annotate.UNKNOWN)])
+    assert out.shape == image.shape  # never enlarged
+    red = np.all(out == annotate.COLORS[annotate.UNKNOWN], axis=2)
+    assert red[:, :90].any()  # the label was moved left to stay in the photo, and above the box at the bottom
+    assert red[:60].any()
