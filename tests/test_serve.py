@@ -391,3 +391,37 @@ def test_an_idle_dashboard_kernel_is_culled(password_server):
         time.sleep(2)
     assert client.request(f"api/kernels/{kernel}")[0] == 404
     assert re.search(rf"Culling 'idle' kernel .*\({kernel}\)", password_server.log.read_text())
+
+
+def test_a_failing_cell_shows_no_traceback_and_no_source(tmp_path):
+    """Served as `attendance serve` serves it, a notebook whose cell raises shows neither the error's text nor code."""
+    nb = json.loads((REPO / "notebooks" / "attendance_dashboard.ipynb").read_text())
+    nb["cells"] = [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
+                    "source": ["secret_path = '/srv/school/known_faces'\n", "raise ValueError('boom at ' + secret_path)"]}]
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text(json.dumps(nb))
+    token = secrets.token_urlsafe(24)
+    port = free_port()
+    script = ("import sys; from attendance_core.config import load_settings; from attendance_core import server; "
+              f"s = load_settings(); sys.exit(server.serve(s, server.plan_server(s, '127.0.0.1', {port}, "
+              f"notebook={str(broken)!r})))")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                env=clean_env(tmp_path, ATTENDANCE_TOKEN=token), start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        status, _, page = Client(f"http://127.0.0.1:{port}/").request("", headers={"Authorization": f"token {token}"})
+        assert status in (200, 500)
+        assert "There was an error when executing cell" in page  # Voilà's message without the details
+        assert "boom" not in page and "/srv/school" not in page and "Traceback" not in page
+    finally:
+        stop_server(proc)
