@@ -425,3 +425,34 @@ def test_a_failing_cell_shows_no_traceback_and_no_source(tmp_path):
         assert "boom" not in page and "/srv/school" not in page and "Traceback" not in page
     finally:
         stop_server(proc)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("max_files_per_upload", "0", "max_files_per_upload must be between 1 and 500"),
+    ("max_upload_mb", "0", "max_upload_mb must be between 1 and 1000"),
+    ("idle_kernel_minutes", "-5", "idle_kernel_minutes must be between 0"),
+    ("save_uploads", "maybe", "setting 'save_uploads' must be a bool"),
+    ("password_hash", "sha1:abc:def", "must be a hashed password starting with 'argon2:'"),
+])
+def test_server_settings_are_validated(monkeypatch, tmp_path, name, value, message):
+    from attendance_core.config import ConfigError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(f"ATTENDANCE_{name.upper()}", value)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings()
+
+
+def test_server_settings_from_the_file(monkeypatch, tmp_path):
+    from attendance_core.config import load_settings, write_setting
+
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("ATTENDANCE_")]:
+        monkeypatch.delenv(key)
+    path = tmp_path / "attendance.toml"
+    path.write_text("max_files_per_upload = 4\nidle_kernel_minutes = 15\n")
+    write_setting("save_uploads", True, path)
+    assert "save_uploads = true" in path.read_text()
+    s = load_settings()
+    assert (s.max_files_per_upload, s.idle_kernel_minutes, s.save_uploads) == (4, 15.0, True)
+    assert load_settings(save_uploads="no").save_uploads is False
