@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 try:  # iPhone photos (HEIC) when pillow-heif is installed
     from pillow_heif import register_heif_opener
@@ -109,6 +110,24 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+_strict_lock = threading.Lock()
+
+
+def _load_strictly(img: Image.Image) -> None:
+    """Decode all pixels, refusing a truncated file even if another library told Pillow to accept them.
+
+    (face_recognition sets ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` on import: a cut-off photo would
+    then load with a grey bottom half and silently lose the faces there.)
+    """
+    with _strict_lock:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            img.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def load_image(
     source: ImageSource,
     name: str | None = None,
@@ -147,7 +166,7 @@ def load_image(
                 raise ImageError(name, f"unsupported image format {fmt} (use JPEG, PNG, WebP or HEIC)")
             if getattr(img, "n_frames", 1) > 1 and fmt == "GIF":
                 img.seek(0)  # animated GIF: the first frame is the photo
-            img.load()
+            _load_strictly(img)
             img = ImageOps.exif_transpose(img)
             rgb = _to_rgb(img)
             arr = np.asarray(rgb, dtype=np.uint8)

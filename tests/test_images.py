@@ -104,3 +104,14 @@ def test_pixel_and_byte_limits_are_settings(portrait):
         load_image(data, "p.jpg", max_pixels=1000)
     with pytest.raises(ImageError, match="file too large"):
         load_image(data, "p.jpg", max_bytes=100)
+
+
+def test_truncated_jpeg_is_refused_even_after_face_recognition_is_imported(portrait):
+    import face_recognition  # noqa: F401  (it sets ImageFile.LOAD_TRUNCATED_IMAGES = True globally)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    data = _save(portrait, "JPEG")
+    with pytest.raises(ImageError, match="truncated"):
+        load_image(data[: len(data) // 2], "cut.jpg")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True, "the other library's setting is restored"
