@@ -11,8 +11,9 @@ are crops the instructor explicitly adds to the roster as reference photos.
 """
 from __future__ import annotations
 
+import hashlib
 import io
-import logging
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -31,8 +32,6 @@ from ..images import ImageError, load_image
 from ..records import DuplicateSessionError, RecordsError, Store
 from ..roster import Roster, display_name, forget_student, load_roster, roster_entries
 from ..session import STATUSES, Attendance, Progress, Session
-
-log = logging.getLogger(__name__)
 
 #: The demo photo offered by "Try the demo photo", relative to the folder holding the roster folder.
 DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
@@ -73,8 +72,6 @@ def project_settings(start: Path | None = None, **overrides) -> Settings:
     environment variable names the folders and the default roster folder is not there, the nearest
     parent folder holding the default roster folder is used, as if the command ran there.
     """
-    import os
-
     settings = load_settings(**overrides)
     if settings.source != "defaults" or settings.roster_dir.is_dir():
         return settings
@@ -518,8 +515,6 @@ def _now() -> datetime:
 
 
 def _sha256(content: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(content).hexdigest()
 
 

@@ -12,7 +12,6 @@ import base64
 import functools
 import html
 import logging
-from datetime import datetime
 
 import ipywidgets as w
 
