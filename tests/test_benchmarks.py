@@ -1,0 +1,15 @@
+"""The benchmark scripts run end to end (tiny inputs; no timing is checked here, see benchmarks/)."""
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_pipeline_benchmark_runs_in_tiny_mode_and_prints_its_table(demo_class, devdata):
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "bench_pipeline.py"), "--tiny"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for expected in ("naive (seed flow)", "ours, min_face=56", "vs naive", "peak MB",
+                     "roster enrollment", "warm reload of 500 students"):
+        assert expected in out.stdout, out.stdout
