@@ -32,8 +32,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .encoding_cache import EncodingCache
-from .faces import DetectedFaces, DetectorSettings, find_faces
+from .encoding_cache import CachedFaces, EncodingCache
+from .faces import DetectedFaces, DetectorSettings, encode_faces, find_faces
 from .images import load_image
 from .matching import DEFAULT_AMBIGUITY_MARGIN, assign, face_distances, student_distances
 from .roster import ReferencePhoto, Roster, Student, display_name, roster_entries
@@ -93,8 +93,10 @@ def read_labelled_photos(folder: Path | str) -> list[LabelledPhoto]:
 
 @dataclass
 class LabelledFaces:
-    """Encodings of labelled photos: ``encodings`` ``(n, 128)``, with ``identities``, ``paths`` and face ``boxes`` ``(n, 4)``.
+    """Encodings of labelled photos, with ``identities``, ``paths`` and face ``boxes`` ``(n, 4)``.
 
+    encodings ``(n, 128)``: each photo encoded as a reference photo is (the roster's way, jittered);
+    probe_encodings ``(n, 128)``: the same face encoded as a classroom face is (the session's way);
     problems: photos left out and why (no face, several faces, unreadable, a duplicate of another photo).
     """
 
@@ -103,6 +105,11 @@ class LabelledFaces:
     paths: list[Path]
     boxes: np.ndarray
     problems: list[str] = field(default_factory=list)
+    probe_encodings: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.probe_encodings is None:
+            self.probe_encodings = self.encodings
 
     def __len__(self) -> int:
         return len(self.identities)
@@ -115,22 +122,15 @@ class LabelledFaces:
     def select(self, indices: Iterable[int]) -> "LabelledFaces":
         idx = list(indices)
         return LabelledFaces([self.identities[i] for i in idx], self.encodings[idx].reshape(-1, 128),
-                             [self.paths[i] for i in idx], self.boxes[idx].reshape(-1, 4), list(self.problems))
-
-    def __add__(self, other: "LabelledFaces") -> "LabelledFaces":
-        return LabelledFaces(self.identities + other.identities, np.concatenate([self.encodings, other.encodings]),
-                             self.paths + other.paths, np.concatenate([self.boxes, other.boxes]),
-                             self.problems + other.problems)
-
-    @classmethod
-    def empty(cls) -> "LabelledFaces":
-        return cls([], np.zeros((0, 128)), [], np.zeros((0, 4), dtype=np.int64))
+                             [self.paths[i] for i in idx], self.boxes[idx].reshape(-1, 4), list(self.problems),
+                             self.probe_encodings[idx].reshape(-1, 128))
 
 
 def encode_labelled_photos(photos: Sequence[LabelledPhoto], settings: DetectorSettings = DetectorSettings(),
                            cache_dir: Path | str | None = None,
                            progress: Callable[[int, int, str], None] | None = None) -> LabelledFaces:
-    """Encode labelled photos as the roster encodes reference photos (same face choice, same encoding cache).
+    """Encode labelled photos as the roster encodes reference photos (same face choice, same encoding
+    cache), and the chosen face again as a session encodes a classroom face (``settings.jitters``).
 
     A photo with the same content as an earlier one is left out: an identical copy would be a
     same-person pair at distance 0 and flatter the numbers.
@@ -138,7 +138,9 @@ def encode_labelled_photos(photos: Sequence[LabelledPhoto], settings: DetectorSe
     from .roster import _choose_face, _reference_faces
 
     cache = EncodingCache(cache_dir, settings.key())
-    identities, encodings, paths, boxes, problems = [], [], [], [], []
+    # Classroom-style encodings of labelled photos are cached apart from the roster's, under their own key.
+    probe_cache = EncodingCache(cache_dir, f"evaluation-probe-landmarks5-resnet_v1-jitters{settings.jitters}")
+    identities, encodings, paths, boxes, problems, probes = [], [], [], [], [], []
     seen: dict[str, Path] = {}
     for k, photo in enumerate(photos):
         try:
@@ -158,15 +160,22 @@ def encode_labelled_photos(photos: Sequence[LabelledPhoto], settings: DetectorSe
         if index is None:
             problems.append(f"{photo.path}: {problem}")
         else:
+            box = faces.boxes[index]
+            probe = probe_cache.get(digest)
+            if probe is None or len(probe.boxes) != 1 or not np.array_equal(probe.boxes[0], box):
+                probe = CachedFaces(box.reshape(1, 4), encode_faces(load_image(photo.path), box.reshape(1, 4), settings.jitters))
+                probe_cache.put(digest, probe)
             identities.append(photo.identity)
             encodings.append(faces.encodings[index])
+            probes.append(probe.encodings[0])
             paths.append(photo.path)
-            boxes.append(faces.boxes[index])
+            boxes.append(box)
         if progress:
             progress(k + 1, len(photos), str(photo.path))
     cache.save()
+    probe_cache.save()
     return LabelledFaces(identities, np.array(encodings).reshape(-1, 128), paths,
-                         np.array(boxes, dtype=np.int64).reshape(-1, 4), problems)
+                         np.array(boxes, dtype=np.int64).reshape(-1, 4), problems, np.array(probes).reshape(-1, 128))
 
 
 def load_labelled_faces(*folders: Path | str, settings: DetectorSettings = DetectorSettings(),
@@ -179,13 +188,28 @@ def load_labelled_faces(*folders: Path | str, settings: DetectorSettings = Detec
 # --- pairs, ROC, equal-error rate, tolerance -------------------------------------------------
 
 
-def pair_distances(encodings: np.ndarray, identities: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Distances of all same-person pairs and all different-person pairs of a set of encodings: ``(same, different)``."""
-    d = face_distances(encodings, encodings)
+def pair_distances(encodings: np.ndarray, identities: Sequence[str],
+                   probes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of all same-person pairs and all different-person pairs of labelled photos: ``(same, different)``.
+
+    Without ``probes``, every unordered pair of ``encodings``. With ``probes`` (the same photos
+    encoded as classroom faces, see :class:`LabelledFaces`), every ordered pair of two different
+    photos, one as the reference photo and the other as the face in class: what matching compares.
+    """
     ids = np.asarray(identities)
-    i, j = np.triu_indices(len(ids), k=1)
+    if probes is None:
+        d = face_distances(encodings, encodings)
+        i, j = np.triu_indices(len(ids), k=1)
+    else:
+        d = face_distances(probes, encodings)
+        i, j = np.nonzero(~np.eye(len(ids), dtype=bool))
     same = ids[i] == ids[j]
     return d[i, j][same], d[i, j][~same]
+
+
+def labelled_pair_distances(faces: "LabelledFaces") -> tuple[np.ndarray, np.ndarray]:
+    """``(same, different)`` distances of labelled photos as matching sees them: reference photo against classroom face."""
+    return pair_distances(faces.encodings, faces.identities, faces.probe_encodings)
 
 
 def rates_at(same: np.ndarray, different: np.ndarray, tolerance: float) -> tuple[float, float]:

@@ -45,6 +45,19 @@ def test_pair_distances_split_same_and_different_pairs():
     assert sorted(np.round(different, 6)) == [0.7, 1.0, 1.2, 1.5, 1.5, 2.0, 2.7, 3.0]
 
 
+def test_pair_distances_with_probes_compare_each_reference_with_every_other_photo_in_class():
+    references = _axis(0.0, 1.0, 5.0)
+    probes = _axis(0.1, 1.3, 5.2)  # the same photos, encoded as classroom faces
+    same, different = ev.pair_distances(references, ["A", "A", "B"], probes)
+    assert sorted(np.round(same, 6)) == [0.9, 1.3]  # probe 0 vs reference 1, probe 1 vs reference 0; never a photo with itself
+    assert sorted(np.round(different, 6)) == [3.7, 4.2, 4.9, 5.2]
+    # Probes identical to the references: every unordered pair counted twice.
+    twice_same, twice_different = ev.pair_distances(references, ["A", "A", "B"], references)
+    once_same, once_different = ev.pair_distances(references, ["A", "A", "B"])
+    assert sorted(twice_same) == sorted(np.repeat(once_same, 2))
+    assert sorted(twice_different) == sorted(np.repeat(once_different, 2))
+
+
 def test_well_separated_clusters_have_zero_equal_error_rate():
     enc, ids = _clusters(people=6, photos=5, spread=0.2, separation=1.0)
     same, different = ev.pair_distances(enc, ids)
@@ -264,7 +277,8 @@ def test_dev_set_tolerance_study_reproduces(tmp_path):
     faces = ev.load_labelled_faces(DEVDATA, cache_dir=ev.project_root() / "attendance_data" / "cache")
     assert len(faces) >= 150 and len(faces.people) == 15
     assert any("same photo as" in p for p in faces.problems)  # the duplicate John_Shimkus photo
-    same, different = ev.pair_distances(faces.encodings, faces.identities)
+    same, different = ev.labelled_pair_distances(faces)
+    assert len(same) > 1000 and not np.allclose(faces.probe_encodings, faces.encodings)
     rate, _ = ev.equal_error_rate(same, different)
     assert rate < 0.02
     rec = ev.recommend_tolerance(same, different, max_false_match_rate=0.001)
