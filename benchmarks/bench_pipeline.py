@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -163,8 +162,9 @@ def score(truth: dict, result: dict) -> dict:
             "false_present": len(present - pictured), "wrong_names": wrong}
 
 
-def _median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+def _best(runs: list[dict], key: str) -> float:
+    """``key`` of the fastest run (the one least disturbed by other processes)."""
+    return min(runs, key=lambda r: r["total"])[key]
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tiny", action="store_true", help="a small photo and roster (under a minute); checks no target")
     ap.add_argument("--min-face", type=int, default=56, help="smallest face to find in the 12 MP photo, px (default 56: "
                     "its faces are 60-160 px)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per phase (median reported)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of runs, ours and baseline alternating (best reported)")
     ap.add_argument("--workdir", help="keep the generated inputs here (default: a temporary folder)")
     ap.add_argument("--phase", nargs=2, metavar=("NAME", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -231,52 +231,60 @@ def _run(args, work: Path) -> int:
           + f" (made in {time.perf_counter() - t_setup:.0f} s)", flush=True)
 
     cache = str(work / "cache")
-    rows, checks = [], []
+    checks = []
     cold = run_phase("enroll", roster=str(roster_dir), cache=cache)
     warm = run_phase("enroll", roster=str(roster_dir), cache=cache)
-    rows.append(("roster enrollment, cold", f"{cold['photos']} photos", cold["seconds"], None, cold["peak_mb"], ""))
-    rows.append(("roster enrollment, warm", f"{warm['photos']} photos", warm["seconds"], None, warm["peak_mb"], ""))
 
-    def ours(photo: str, min_face: int) -> dict:
-        r = run_phase("ours", roster=str(roster_dir), cache=cache, photo=photos[photo]["photo"], model="hog",
-                      min_face=min_face, repeat=args.repeat)
+    def run(photo: str, who: str, min_face: int | None) -> dict:
+        if who == "ours":
+            r = run_phase("ours", roster=str(roster_dir), cache=cache, photo=photos[photo]["photo"], model="hog",
+                          min_face=min_face, repeat=1)
+        else:
+            r = run_phase("naive", roster=str(roster_dir), photo=photos[photo]["photo"], repeat=1)
         r["score"] = score(photos[photo], r)
         return r
 
-    def naive(photo: str) -> dict:
-        r = run_phase("naive", roster=str(roster_dir), photo=photos[photo]["photo"], repeat=args.repeat)
-        r["score"] = score(photos[photo], r)
-        return r
-
-    results = {}
-    plan = [("12mp", "ours", args.min_face), ("12mp", "ours", 32), ("12mp", "naive", None)]
+    # Rounds alternate ours and the baseline, so that both see the same load on a shared machine;
+    # the best round of each is reported (the least disturbed by other processes).
+    results: dict = {}
+    plan = [("12mp", "ours", args.min_face), ("12mp", "naive", None), ("12mp", "ours", 32)]
     if not args.quick and not args.tiny:
         plan += [("1080p", "ours", 32), ("1080p", "naive", None)]
-    for photo, who, min_face in plan:
-        print(f"running {who} on {photo}" + (f" (min_face_size={min_face})" if min_face else ""), flush=True)
-        results[(photo, who, min_face)] = ours(photo, min_face) if who == "ours" else naive(photo)
+    repeat = 1 if args.tiny else args.repeat
+    for k in range(repeat):
+        print(f"round {k + 1} of {repeat}: " + ", ".join(f"{who} on {photo}" + (f" (min_face_size={mf})" if mf else "")
+                                                      for photo, who, mf in plan), flush=True)
+        for key in plan:
+            r = run(*key)
+            if key in results:
+                results[key]["runs"] += r["runs"]
+                results[key]["peak_mb"] = max(results[key]["peak_mb"], r["peak_mb"])
+            else:
+                results[key] = r
 
     print()
     print(f"machine: {_machine()}")
     print(f"{'photo':6} {'pipeline':24} {'roster':>7} {'load':>6} {'detect':>7} {'encode':>7} {'match':>7} "
           f"{'total':>7} {'vs naive':>8} {'faces':>7} {'det.rec':>7} {'att.rec':>7} {'wrong':>5} {'peak MB':>8}")
-    for (photo, who, min_face), r in results.items():
+    order = sorted(results, key=lambda k: (k[0] != "12mp", k[1] == "naive", -(k[2] or 0)))
+    for (photo, who, min_face) in order:
+        r = results[(photo, who, min_face)]
         base = results[(photo, "naive", None)]
-        ratio = _median(base["runs"], "total") / _median(r["runs"], "total")
+        ratio = _best(base["runs"], "total") / _best(r["runs"], "total")
         s = r["score"]
         label = f"ours, min_face={min_face}" if who == "ours" else "naive (seed flow)"
-        print(f"{photo:6} {label:24} " + " ".join(f"{_median(r['runs'], k):{w}.2f}" for k, w in
+        print(f"{photo:6} {label:24} " + " ".join(f"{_best(r['runs'], k):{w}.2f}" for k, w in
               (("roster", 7), ("load", 6), ("detect", 7), ("encode", 7), ("match", 7), ("total", 7)))
               + f" {ratio:7.1f}x {s['found']:>3}/{s['faces']:<3} {s['det_recall']:7.0%} {s['att_recall']:7.0%}"
               f" {s['wrong_names'] + s['false_present']:>5} {r['peak_mb']:8.0f}")
-    print("times in seconds (median of runs); total = warm roster reload + load + detect + encode + match "
+    print(f"times in seconds, best of {repeat} rounds; total = warm roster reload + load + detect + encode + match "
           "(naive: re-encode the roster instead); det.rec = faces found; att.rec = students pictured and marked present; "
           "wrong = faces named as someone else + students present who are not pictured")
     print(f"roster enrollment ({cold['students']} students, {cold['photos']} photos): cold {cold['seconds']:.2f} s "
           f"(peak {cold['peak_mb']:.0f} MB), warm {warm['seconds']:.3f} s (peak {warm['peak_mb']:.0f} MB)")
 
     big, base, default = results[("12mp", "ours", args.min_face)], results[("12mp", "naive", None)], results[("12mp", "ours", 32)]
-    speedup = _median(base["runs"], "total") / _median(big["runs"], "total")
+    speedup = _best(base["runs"], "total") / _best(big["runs"], "total")
     checks.append((f"12 MP end to end >= {TARGET_SPEEDUP:.0f}x faster than naive (min_face_size={args.min_face})",
                    f"{speedup:.1f}x", speedup >= TARGET_SPEEDUP))
     checks.append(("12 MP recall >= naive (faces found, students present)",
