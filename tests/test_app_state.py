@@ -311,3 +311,14 @@ def test_labels_fit_inside_a_tiny_photo():
     red = np.all(out == annotate.COLORS[annotate.UNKNOWN], axis=2)
     assert red[:, :90].any()  # the label was moved left to stay in the photo, and above the box at the bottom
     assert red[:60].any()
+
+
+def test_upload_messages_follow_upload_order_and_extra_files_are_named(app_settings):
+    state = DashboardState(app_settings.replace(max_files_per_upload=3))
+    messages = state.add_photos([("a.txt", b"not a photo"), photo("two_people.jpg"), ("../../c.jpg", b""),
+                                 photo("kit_with_rose.jpg"), photo("obama1.jpg")])
+    assert [m.split(":")[0] for m in messages] == ["a.txt", "c.jpg", "kit_with_rose.jpg, obama1.jpg"]
+    assert "empty file" in messages[1] and "at most 3 photos" in messages[2]
+    assert [p.name for p in state.photos] == ["two_people.jpg"]
+    # Classroom photos stay in memory unless save_uploads is set.
+    assert not (app_settings.data_dir / "uploads").exists()

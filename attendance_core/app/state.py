@@ -29,6 +29,7 @@ from .. import annotate
 from ..config import Settings, load_settings
 from ..faces import DetectorSettings
 from ..images import ImageError, load_image
+from ..images import display_name as display_file_name
 from ..records import DuplicateSessionError, RecordsError, Store
 from ..roster import Roster, display_name, forget_student, load_roster, roster_entries
 from ..session import STATUSES, Attendance, Progress, Session
@@ -204,46 +205,76 @@ class DashboardState(HasTraits):
     def add_photos(self, files: Iterable[tuple[str, bytes]], progress: Progress | None = None) -> list[str]:
         """Add classroom photos ``(file name, content)``; returns a message per photo that could not be used.
 
-        A photo that is not a usable image is left out of the session (its message says why); a photo
-        with no face is kept (it is shown) and reported; a photo already added is skipped.
+        Messages come in upload order, each starting with the file's name (its last path part). A
+        photo that is not a usable image, is too large or was already added is left out; a photo with
+        no face is kept (it is shown) and reported. At most ``settings.max_files_per_upload`` photos
+        are taken from one upload; one message names the others. Photos stay in memory, unless
+        ``settings.save_uploads`` keeps a copy in ``data_dir/uploads`` (owner-only files).
         """
         session = self._require_session()
-        files = [(name, bytes(content)) for name, content in files]
+        files = [(display_file_name(name), bytes(content)) for name, content in files]
         if not files:
             raise AppError("No photo was given.")
-        messages = []
+        limit = getattr(self.settings, "max_files_per_upload", 0) or len(files)
+        files, extra = files[:limit], files[limit:]
+        messages: dict[int, str] = {}
         known = {p.sha256 for p in session.photos}
-        fresh = []
-        for name, content in files:
+        max_bytes = self.settings.max_upload_mb * 2**20
+        fresh: list[tuple[int, str, bytes]] = []
+        for k, (name, content) in enumerate(files):
             digest = _sha256(content)
             if digest in known:
-                messages.append(f"{name}: this photo is already in the session.")
+                messages[k] = f"{name}: this photo is already in the session."
+            elif len(content) > max_bytes:
+                messages[k] = (f"{name}: file too large ({len(content) / 2**20:.1f} MB, the limit is "
+                               f"{self.settings.max_upload_mb} MB).")
             else:
                 known.add(digest)
-                fresh.append((name, content))
-        max_bytes = self.settings.max_upload_mb * 2**20
-        for name, content in fresh:
-            if len(content) > max_bytes:
-                messages.append(f"{name}: file too large ({len(content) / 2**20:.1f} MB, the limit is "
-                                f"{self.settings.max_upload_mb} MB).")
-        fresh = [(n, c) for n, c in fresh if len(c) <= max_bytes]
+                fresh.append((k, name, content))
         before = len(session.photos)
         added = []
         try:
-            added = session.add_photos(fresh, progress) if fresh else []
+            added = session.add_photos([(name, content) for _, name, content in fresh], progress) if fresh else []
         finally:
             # A photo that could not be read is reported, not kept: there is nothing to show of it.
             for i in reversed(range(before, len(session.photos))):
                 if session.photos[i].error:
                     session.remove_photo(i)
             self._changed()
-        for photo in added:
+        kept = []
+        for (k, _, content), photo in zip(fresh, added):
             if photo.error:
-                messages.append(_sentence(photo.error))
-            elif len(photo.faces) == 0:
-                messages.append(f"{photo.name}: no faces found. Use a sharper photo where faces are at least "
-                                f"{self.settings.min_face_size} pixels wide, or a lower smallest face size.")
-        return messages
+                messages[k] = _sentence(photo.error)
+                continue
+            kept.append((photo.name, content))
+            if len(photo.faces) == 0:
+                messages[k] = (f"{photo.name}: no faces found. Use a sharper photo where faces are at least "
+                               f"{self.settings.min_face_size} pixels wide, or a lower smallest face size.")
+        if getattr(self.settings, "save_uploads", False) and kept:
+            self._keep_uploads(kept)
+        result = [messages[k] for k in sorted(messages)]
+        if extra:
+            names = ", ".join(name for name, _ in extra)
+            result.append(f"{names}: not added, at most {limit} photos can be uploaded at once "
+                          f"(upload {'it' if len(extra) == 1 else 'them'} next).")
+        return result
+
+    def _keep_uploads(self, photos: list[tuple[str, bytes]]) -> None:
+        """Copy accepted classroom photos into ``data_dir/uploads/<date>/`` (folders 0700, files 0600)."""
+        now = datetime.now()
+        uploads = Path(self.settings.data_dir) / "uploads"
+        folder = uploads / f"{now:%Y-%m-%d}"
+        for d in (Path(self.settings.data_dir), uploads, folder):
+            d.mkdir(mode=0o700, exist_ok=True)
+        for d in (uploads, folder):
+            os.chmod(d, 0o700)
+        for name, content in photos:
+            safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".") or "photo"
+            path = _free_name(folder / f"{now:%H%M%S}-{safe}")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.chmod(path, 0o600)
 
     def add_demo_photo(self, progress: Progress | None = None) -> list[str]:
         """Add the demo classroom photo (``sample_images/two_people.jpg``)."""
