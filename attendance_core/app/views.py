@@ -20,6 +20,9 @@ from .state import AppError, DashboardState, rates_chart
 
 log = logging.getLogger(__name__)
 
+#: What the upload buttons offer: any image, and iPhone photos by extension (desktop browsers give
+#: HEIC files no image/ type, so "image/*" alone hides them in the file chooser).
+PHOTO_TYPES = "image/*,.heic,.heif,.HEIC,.HEIF"
 _STAGES = {"loading": "reading the photo", "detecting": "detecting faces", "encoding": "encoding faces",
            "matching": "matching with the roster", "done": "done"}
 _STATUS_STYLE = {PRESENT: ("#1e7b34", "#e3f4e6"), ABSENT: ("#a61b1b", "#fbe4e4"), EXCUSED: ("#6b5b00", "#fff6cf")}
@@ -258,7 +261,7 @@ class TakeAttendanceView:
         self._class = w.Dropdown(options=list(s.classes), value=s.class_name, description="Class")
         self._subject = w.Text(value=s.subject, description="Subject", placeholder="e.g. Mathematics")
         self._when = w.NaiveDatetimePicker(value=s.taken_at.replace(tzinfo=None), description="Date & time")
-        self._upload = w.FileUpload(accept="image/*", multiple=True, description="Upload photos",
+        self._upload = w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
                                     button_style="primary", layout=w.Layout(width="180px"))
         self._upload.add_class("sa-upload-photos")
         self._demo = w.Button(description="Try the demo photo", icon="image", layout=w.Layout(width="180px"))
@@ -483,7 +486,7 @@ class RosterView:
         self._problems = w.HTML()
         self._problems.add_class("sa-roster-problems")
         self._name = w.Text(description="Name", placeholder="e.g. Ada Lovelace")
-        self._photos = w.FileUpload(accept="image/*", multiple=True, description="Reference photos",
+        self._photos = w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Reference photos",
                                     layout=w.Layout(width="220px"))
         self._add = w.Button(description="Add student", icon="user-plus", button_style="primary")
         self._reload = w.Button(description="Reload roster", icon="refresh")
