@@ -19,14 +19,14 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 samples: setup
 	$(BIN)/attendance samples $(if $(SAMPLES_MIRROR),--mirror "$(SAMPLES_MIRROR)")
 
-# The websocket limit is raised to 200 MB: a phone photo travels to the kernel in one message (Tornado's default is 10 MB).
+# This computer only (127.0.0.1, no login): `attendance serve` with its limits, e.g. the websocket message
+# limit raised to a full upload (a phone photo travels to the kernel in one message; Tornado's default is 10 MB).
 dashboard: samples
 	$(BIN)/attendance roster
 	@echo ""
 	@echo "  Smart Attendance dashboard: open http://127.0.0.1:$(PORT)/ in your browser (Ctrl+C here stops it)."
 	@echo ""
-	$(BIN)/voila notebooks/attendance_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser \
-		--Voila.tornado_settings="{'websocket_max_message_size': 209715200}"
+	$(BIN)/attendance serve --ip 127.0.0.1 --port $(PORT)
 
 # A shared server: the dashboard behind a login (set one first: .venv/bin/attendance serve --set-password).
 IP ?= 127.0.0.1

@@ -93,10 +93,14 @@ def test_error_check_catches_a_failing_cell(tmp_path):
         proc.wait(timeout=15)
 
 
-@pytest.mark.parametrize("target", ["dashboard"])
-def test_makefile_serves_the_notebook_with_a_raised_websocket_limit(target):
+@pytest.mark.parametrize("target, ip", [("dashboard", "127.0.0.1"), ("serve", "$(IP)")])
+def test_makefile_serves_the_notebook_with_a_raised_websocket_limit(target, ip):
+    """Both targets go through `attendance serve`, whose websocket limit fits a full upload (test_serve.py)."""
     makefile = (REPO / "Makefile").read_text()
     recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
-    assert "notebooks/attendance_dashboard.ipynb" in recipe
-    limit = int(re.search(r"websocket_max_message_size'?\"?:\s*(\d+)", recipe).group(1))
-    assert limit >= 100 * 2**20
+    assert f"attendance serve --ip {ip} --port $(PORT)" in recipe
+    from attendance_core.config import Settings
+    from attendance_core.server import DASHBOARD_NOTEBOOK, websocket_limit
+
+    assert DASHBOARD_NOTEBOOK == NOTEBOOK
+    assert websocket_limit(Settings()) >= 10 * 50 * 2**20
