@@ -283,3 +283,25 @@ def test_dev_set_tolerance_study_reproduces(tmp_path):
     assert rate < 0.02
     rec = ev.recommend_tolerance(same, different, max_false_match_rate=0.001)
     assert 0.55 <= rec.tolerance <= 0.62 and rec.false_match_rate <= 0.001 and rec.true_match_rate > 0.95
+
+
+@needs_devdata
+@pytest.mark.slow
+def test_composed_classroom_photo_marks_its_students_and_no_stranger():
+    faces = ev.load_labelled_faces(DEVDATA, cache_dir=ev.project_root() / "attendance_data" / "cache")
+    cls = ev.split_class(faces, strangers=2, seed=1)
+    photos = ev.make_classroom_photos(cls, photos=1, size=(1280, 720), students_per_photo=6, strangers_per_photo=2,
+                                      face_widths=(70, 100), seed=5)
+    photo = photos[0]
+    assert len(photo.present) == 6 and len(photo.faces) == 8
+    assert {f.identity for f in photo.faces} - photo.present <= set(cls.strangers.identities)
+    evaluated = ev.evaluate_photos(photos, cls.roster)
+    assert not evaluated[0].missed  # faces of 70 px and more are all found
+    scores = ev.photo_scores(evaluated, cls.roster, [0.3, 0.58]).set_index("tolerance")
+    assert scores.loc[0.58, "precision"] == 1.0 and scores.loc[0.58, "recall"] >= 5 / 6
+    assert scores.loc[0.3, "recall"] < scores.loc[0.58, "recall"]
+    # The errors listed are exactly the students the score counts as missed or falsely present.
+    errors = ev.attendance_errors(evaluated, cls.roster, 0.58)
+    score = ev.score_photo(evaluated[0].distances, cls.roster.ids, photo.present, 0.58)
+    assert {e.truth for e in errors if e.kind == "miss"} == set(score.missed)
+    assert not [e for e in errors if e.kind == "false match"]
