@@ -1,4 +1,4 @@
-"""How fast is this interpreter's dlib build? Encode time per face and CNN detection on a 720p photo.
+"""How fast is this interpreter's dlib build? Encode time per face, CNN and HOG detection on a 720p photo.
 
 Run it with the Python of each environment to compare builds (source + OpenBLAS, ``dlib-bin``, ...):
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     for _ in range(args.faces):
         shapes.append(predictor(image, rects[0]))
     encoder.compute_face_descriptor(image, shapes[0])  # warm up
-    enc, det = [], []
+    enc, det, hog_s = [], [], []
     for _ in range(args.repeat):
         t = time.perf_counter()
         encoder.compute_face_descriptor(image, shapes, 1)
@@ -58,11 +58,15 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         cnn(image, 0)
         det.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        hog(image, 1)
+        hog_s.append(time.perf_counter() - t)
     result = {
         "dlib": dlib.__version__, "python": sys.executable,
         "blas": bool(getattr(dlib, "DLIB_USE_BLAS", False)), "avx": bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
         "encode_ms_per_face": round(statistics.median(enc), 2),
         "cnn_720p_s": round(statistics.median(det), 3),
+        "hog_720p_upsample1_s": round(statistics.median(hog_s), 3),
         "photo": f"{image.shape[1]}x{image.shape[0]}",
     }
     if args.json:
