@@ -52,7 +52,8 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
     roster = _load_roster(settings, err)
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
-    session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin)
+    session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
+                      max_pixels=settings.max_pixels, max_bytes=settings.max_upload_mb * 2**20)
     for path in args.photos:
         if err.isatty():
             print(f"  marking {path}", file=err)
@@ -239,8 +240,10 @@ def _cmd_samples(args, settings: Settings, out, err) -> int:
 def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
     for name in ("tolerance", "ambiguity_margin", "detector", "min_face_size", "jitters", "workers",
-                 "roster_dir", "data_dir", "max_pixels", "max_upload_mb"):
+                 "roster_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
+                 "save_uploads", "idle_kernel_minutes"):
         print(f"{name} = {getattr(settings, name)}", file=out)
+    print(f"password_hash = {'(set)' if settings.password_hash else '(not set)'}", file=out)
     print(f"database_url = {settings.resolved_database_url()}", file=out)
     return EXIT_OK
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .faces import DetectedFaces, DetectorSettings, detect_faces, encode_faces
-from .images import ImageError, ImageSource, display_name, load_image
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, display_name, load_image
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, assign, student_distances
 from .roster import Roster
 
@@ -135,12 +135,14 @@ class Session:
 
     detector: how faces are found; tolerance: default match tolerance (see :mod:`matching`);
     keep_images: keep the photos' pixels in memory (for drawing boxes); they are never written to disk.
+    max_pixels / max_bytes: larger photos are refused with a message (see :func:`images.load_image`).
     """
 
     def __init__(self, roster: Roster, detector: DetectorSettings = DetectorSettings(),
                  tolerance: float = DEFAULT_TOLERANCE, ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
                  class_name: str = "", subject: str = "", taken_at: datetime | None = None,
-                 keep_images: bool = False):
+                 keep_images: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_bytes: int = DEFAULT_MAX_BYTES):
         self.roster = roster
         self.detector = detector
         self.tolerance = tolerance
@@ -149,6 +151,8 @@ class Session:
         self.subject = subject
         self.taken_at = taken_at or datetime.now(timezone.utc)
         self.keep_images = keep_images
+        self.max_pixels = max_pixels
+        self.max_bytes = max_bytes
         self.photos: list[Photo] = []
         self.corrections: dict[str, str] = {}
 
@@ -179,7 +183,10 @@ class Session:
             report("done", 1.0)
             return photo
         try:
-            image = load_image(data, name)
+            if len(data) > self.max_bytes:
+                raise ImageError(name, f"file too large ({len(data) / 2**20:.1f} MB, "
+                                       f"the limit is {self.max_bytes / 2**20:.0f} MB)")
+            image = load_image(data, name, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         except ImageError as err:
             photo = Photo(name, DetectedFaces.empty(), error=str(err))
             self.photos.append(photo)

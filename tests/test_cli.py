@@ -136,3 +136,11 @@ def test_devdata_class_end_to_end(devdata, data_dir, tmp_path):
     assert result["roster"] == 12
     assert sorted(result["present"]) == sorted(attending)
     assert result["unknown_faces"] >= 3  # the strangers
+
+
+def test_size_limits_from_the_configuration_apply_to_marking(demo_class, data_dir, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_MAX_PIXELS", "100000")
+    code, out, err = run("mark", demo_class / "sample_images" / "two_people.jpg", "--roster",
+                         demo_class / "known_faces", "--format", "json")
+    assert code == 1
+    assert "two_people.jpg: image too large" in json.loads(out)["photos"][0]["error"]

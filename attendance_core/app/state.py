@@ -183,7 +183,8 @@ class DashboardState(HasTraits):
         self.taken_at = _now()
         if self.roster is not None:
             self.session = Session(self.roster, self.detector, self.tolerance, self.settings.ambiguity_margin,
-                                   keep_images=True)
+                                   keep_images=True, max_pixels=self.settings.max_pixels,
+                                   max_bytes=self.settings.max_upload_mb * 2**20)
         self._changed()
 
     def _require_session(self) -> Session:
