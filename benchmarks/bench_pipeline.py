@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="12 MP photo only (ours at the chosen and default sizes, "
                     "baseline); no 1080p photo, no 500-student roster")
     ap.add_argument("--tiny", action="store_true", help="a small photo and roster (under a minute); checks no target")
-    ap.add_argument("--min-face", type=int, default=56, help="smallest face to find in the 12 MP photo, px (default 56: "
+    ap.add_argument("--min-face", type=int, default=60, help="smallest face to find in the 12 MP photo, px (default 60: "
                     "its faces are 60-160 px)")
     ap.add_argument("--repeat", type=int, default=3, help="rounds of runs, ours and baseline alternating (best reported)")
     ap.add_argument("--workdir", help="keep the generated inputs here (default: a temporary folder)")
