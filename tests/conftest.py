@@ -12,6 +12,36 @@ SAMPLE_IMAGES = REPO / "sample_images"
 DEVDATA = Path(os.environ.get("ATTENDANCE_DEVDATA", REPO.parent / "shared" / "devdata"))
 
 
+CHROMIUM = Path(os.environ.get("ATTENDANCE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _browser_unavailable(reason: str):
+    """Skip a browser test on a developer's machine without chromium; fail it in CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser test cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (``playwright install`` cannot download browsers here)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("the playwright package is not installed (pip install playwright)")
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        _browser_unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _missing(what: str, how: str):
     """Skip a test whose data is absent, or fail when CI says the data must be there."""
     if os.environ.get("ATTENDANCE_REQUIRE_DEVDATA") == "1" or os.environ.get("CI") == "true":

@@ -7,44 +7,17 @@ Without chromium or Playwright the tests are skipped, unless CI=true: then they 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, SAMPLE_IMAGES
+from conftest import ARTIFACTS, SAMPLE_IMAGES
 
-CHROMIUM = Path(os.environ.get("ATTENDANCE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
 #: Generous: the machine is slow and shared (a page load starts a kernel; a photo is detected on CPU).
 TIMEOUT_MS = 240_000
 OTHERS = ("Alex_Lacamoire", "Kit_Harington", "Rose_Leslie")
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"browser test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

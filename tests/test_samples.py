@@ -6,7 +6,6 @@ from functools import partial
 
 import pytest
 
-from attendance_core import samples
 from attendance_core.samples import SampleError, SampleFile, fetch_samples, manifest
 
 from conftest import REPO

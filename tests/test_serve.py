@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import KNOWN_FACES, REPO, SAMPLE_IMAGES
+from conftest import KNOWN_FACES, REPO
 
 APP_MARKER = "Smart Attendance dashboard (known faces)"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

@@ -8,45 +8,18 @@ then it fails.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_IMAGES
+from conftest import ARTIFACTS, SAMPLE_IMAGES
 from test_serve import clean_env, lay_out_class, start_server, stop_server
 
-CHROMIUM = Path(os.environ.get("ATTENDANCE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
 #: Generous: two kernels detect faces at once on a slow, shared machine.
 TIMEOUT_MS = 300_000
 STUDENTS = {"Alex_Lacamoire", "Barack_Obama", "Joe_Biden", "Kit_Harington", "Rose_Leslie"}
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"browser test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
