@@ -25,9 +25,13 @@ def _browser_unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright (``playwright install`` cannot download browsers here)."""
+    """Debian's chromium driven by Playwright (``playwright install`` cannot download browsers here).
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running while it is open, which would
+    break later tests that run their own loop.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
