@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +16,32 @@ REPO = Path(__file__).resolve().parents[1]
 KNOWN_FACES = REPO / "known_faces"
 SAMPLE_IMAGES = REPO / "sample_images"
 DEVDATA = Path(os.environ.get("ATTENDANCE_DEVDATA", REPO.parent / "shared" / "devdata"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(proc: subprocess.Popen, port: int, log: Path | None, timeout: float, what: str) -> None:
+    """Wait until a server process accepts connections on 127.0.0.1:``port``; fail with its log if it
+    exits first or is not listening after ``timeout`` seconds."""
+    def output() -> str:
+        return log.read_text(errors="replace") if log is not None and log.exists() else ""
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with code {proc.returncode}:\n{output()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not listen within {timeout:.0f} s:\n{output()}")
+            time.sleep(0.5)
 
 
 CHROMIUM = Path(os.environ.get("ATTENDANCE_CHROMIUM", "/usr/bin/chromium"))
@@ -93,8 +125,6 @@ def demo_encoding_cache(demo_class, tmp_path_factory) -> Path:
 @pytest.fixture
 def app_settings(tmp_path, data_dir, demo_encoding_cache):
     """Settings over a copy of the demo roster (tests may add or remove students) and a private data folder."""
-    import shutil
-
     from attendance_core.config import load_settings
 
     roster = tmp_path / "known_faces"
@@ -110,22 +140,13 @@ def dashboard_server(demo_class, demo_encoding_cache, tmp_path_factory):
     The machine's Jupyter configuration is kept out (empty config folder and config paths), and the
     records go to a temporary data folder. Yields ``url``, ``root`` (the private folder) and ``log``.
     """
-    import shutil
-    import socket
-    import subprocess
-    import sys
-    import time
-    from types import SimpleNamespace
-
     root = tmp_path_factory.mktemp("dashboard")
     shutil.copytree(KNOWN_FACES, root / "known_faces", ignore=shutil.ignore_patterns("README.md"))
     shutil.copytree(demo_encoding_cache, root / "attendance_data" / "cache")
     (root / "sample_images").symlink_to(SAMPLE_IMAGES)
     config = root / "jupyter-config"
     config.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
     env.update(JUPYTER_CONFIG_DIR=str(config), ATTENDANCE_ROSTER_DIR=str(root / "known_faces"),
                ATTENDANCE_DATA_DIR=str(root / "attendance_data"))
@@ -137,17 +158,7 @@ def dashboard_server(demo_class, demo_encoding_cache, tmp_path_factory):
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voila exited with code {proc.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"voila did not start within 120 s:\n{log.read_text()}")
-                time.sleep(0.5)
+        wait_until_listening(proc, port, log, 120, "voila")
         yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", root=root, log=log, port=port)
     finally:
         proc.terminate()

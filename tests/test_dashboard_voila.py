@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port, wait_until_listening
 
 NOTEBOOK = REPO / "notebooks" / "attendance_dashboard.ipynb"
 
@@ -66,22 +64,13 @@ def test_error_check_catches_a_failing_cell(tmp_path):
     broken.write_text(json.dumps(nb))
     config = tmp_path / "config"
     config.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(config)}
     voila = [str(Path(sys.executable).with_name("voila")), str(broken), f"--port={port}",
              "--Voila.ip=127.0.0.1", "--no-browser", f"--Voila.config_file_paths={config}"]
     proc = subprocess.Popen(voila, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, "voila did not start"
-                time.sleep(0.5)
+        wait_until_listening(proc, port, None, 120, "voila")
         try:
             _, page = get(f"http://127.0.0.1:{port}/")
         except urllib.error.HTTPError as err:  # Voilà answers 500 when a cell fails

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import KNOWN_FACES, REPO
+from conftest import KNOWN_FACES, REPO, free_port, wait_until_listening
 
 APP_MARKER = "Smart Attendance dashboard (known faces)"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -43,12 +43,6 @@ PASSWORD = "correct horse battery staple"
 def attendance_command() -> list[str]:
     script = Path(sys.executable).with_name("attendance")
     return [str(script)] if script.is_file() else [sys.executable, "-m", "attendance_core.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(root: Path, **extra: str) -> dict[str, str]:
@@ -76,18 +70,11 @@ def start_server(root: Path, env: dict[str, str], args: list[str] = ()) -> Simpl
     with open(log, "wb") as out:
         proc = subprocess.Popen(attendance_command() + ["serve", "--port", str(port), *args], cwd=root, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"attendance serve exited with code {proc.returncode}:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_server(proc)
-                pytest.fail(f"attendance serve did not listen within {START_TIMEOUT} s:\n{log.read_text()}")
-            time.sleep(0.5)
+    try:
+        wait_until_listening(proc, port, log, START_TIMEOUT, "attendance serve")
+    except BaseException:
+        stop_server(proc)
+        raise
     return SimpleNamespace(url=f"http://127.0.0.1:{port}/", port=port, proc=proc, log=log, root=root)
 
 
@@ -410,15 +397,7 @@ def test_a_failing_cell_shows_no_traceback_and_no_source(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
                                 env=clean_env(tmp_path, ATTENDANCE_TOKEN=token), start_new_session=True)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.5)
+        wait_until_listening(proc, port, log, START_TIMEOUT, "attendance serve")
         status, _, page = Client(f"http://127.0.0.1:{port}/").request("", headers={"Authorization": f"token {token}"})
         assert status in (200, 500)
         assert "There was an error when executing cell" in page  # Voilà's message without the details
