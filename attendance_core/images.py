@@ -61,8 +61,19 @@ def is_image_file(path: Union[str, os.PathLike]) -> bool:
     return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
 
 
+def _megapixels(pixels: float) -> str:
+    """``60`` for 60 000 000, ``0.2`` for 200 000: as many digits as a limit needs."""
+    return f"{pixels / 1e6:.0f}" if pixels >= 10_000_000 else f"{pixels / 1e6:.1f}".rstrip("0").rstrip(".")
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"file too large ({size / 2**20:.1f} MB, the limit is {max_bytes / 2**20:.0f} MB)"
+
+
 def _read_bytes(source: ImageSource, name: str, max_bytes: int) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > max_bytes:
+            raise ImageError(name, _too_large(len(source), max_bytes))
         data = bytes(source)
     elif hasattr(source, "read"):
         data = source.read(max_bytes + 1)
@@ -77,7 +88,7 @@ def _read_bytes(source: ImageSource, name: str, max_bytes: int) -> bytes:
         if path.is_dir():
             raise ImageError(name, "is a folder, not a photo")
         if size > max_bytes:
-            raise ImageError(name, f"file too large ({size / 2**20:.1f} MB, the limit is {max_bytes / 2**20:.0f} MB)")
+            raise ImageError(name, _too_large(size, max_bytes))
         try:
             data = path.read_bytes()
         except OSError as err:
@@ -159,8 +170,8 @@ def load_image(
             if width * height > max_pixels:
                 raise ImageError(
                     name,
-                    f"image too large ({width}x{height} = {width * height / 1e6:.0f} megapixels, "
-                    f"the limit is {max_pixels / 1e6:.0f})",
+                    f"image too large ({width}x{height} = {_megapixels(width * height)} megapixels, "
+                    f"the limit is {_megapixels(max_pixels)})",
                 )
             if fmt not in ACCEPTED_FORMATS:
                 raise ImageError(name, f"unsupported image format {fmt} (use JPEG, PNG, WebP or HEIC)")
@@ -176,7 +187,9 @@ def load_image(
         hint = "" if _HEIF or not data[4:12].startswith(b"ftyp") else " (HEIC photo: install pillow-heif)"
         raise ImageError(name, f"not an image, or a format that cannot be read{hint}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(name, "image too large (decompression bomb protection)") from None
+        # Pillow will not even open an image over twice its own limit: far over ours too.
+        raise ImageError(name, f"image too large (over {_megapixels(2 * Image.MAX_IMAGE_PIXELS)} megapixels, "
+                               f"the limit is {_megapixels(max_pixels)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         text = str(err)
         if "truncated" in text or "broken data stream" in text or isinstance(err, EOFError):

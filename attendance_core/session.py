@@ -183,9 +183,6 @@ class Session:
             report("done", 1.0)
             return photo
         try:
-            if len(data) > self.max_bytes:
-                raise ImageError(name, f"file too large ({len(data) / 2**20:.1f} MB, "
-                                       f"the limit is {self.max_bytes / 2**20:.0f} MB)")
             image = load_image(data, name, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         except ImageError as err:
             photo = Photo(name, DetectedFaces.empty(), error=str(err))

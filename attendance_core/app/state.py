@@ -16,7 +16,6 @@ import io
 import os
 import re
 import shutil
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -221,17 +220,11 @@ class DashboardState(HasTraits):
         files, extra = files[:limit], files[limit:]
         messages: dict[int, str] = {}
         known = {p.sha256 for p in session.photos}
-        max_bytes = self.settings.max_upload_mb * 2**20
         fresh: list[tuple[int, str, bytes]] = []
         for k, (name, content) in enumerate(files):
             digest = _sha256(content)
             if digest in known:
                 messages[k] = f"{name}: this photo is already in the session."
-            elif len(content) > max_bytes:
-                messages[k] = (f"{name}: file too large ({len(content) / 2**20:.1f} MB, the limit is "
-                               f"{self.settings.max_upload_mb} MB).")
-            elif problem := _pixel_problem(name, content, self.settings.max_pixels):
-                messages[k] = problem
             else:
                 known.add(digest)
                 fresh.append((k, name, content))
@@ -543,34 +536,6 @@ def rates_chart(summary, title: str = "") -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
-
-
-def _pixel_problem(name: str, content: bytes, max_pixels: int) -> str | None:
-    """The message for a photo with more than ``max_pixels`` pixels, from its header only (nothing decoded).
-
-    Anything else wrong with the file is left to the image loader, which says what it is.
-    """
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(content)) as img:
-                width, height = img.size
-    except Image.DecompressionBombError:
-        # Pillow refuses to even open an image over twice its own limit: far over ours too.
-        return (f"{name}: image too large (over {_megapixels(2 * Image.MAX_IMAGE_PIXELS)} megapixels, "
-                f"the limit is {_megapixels(max_pixels)}).")
-    except Exception:
-        return None
-    if width * height > max_pixels:
-        return (f"{name}: image too large ({width}x{height} = {_megapixels(width * height)} megapixels, "
-                f"the limit is {_megapixels(max_pixels)}).")
-    return None
-
-
-def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:.0f}" if pixels >= 10_000_000 else f"{pixels / 1e6:.1f}".rstrip("0").rstrip(".")
 
 
 def _now() -> datetime:
