@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .roster import display_name
+
 MATCHED, AMBIGUOUS, UNKNOWN = "matched", "ambiguous", "unknown"
 #: RGB colors of the boxes, by kind of face.
 COLORS = {MATCHED: (34, 160, 60), AMBIGUOUS: (235, 140, 0), UNKNOWN: (215, 40, 40)}
@@ -148,7 +150,7 @@ def annotate_attendance(attendance, photo: int, names: dict[str, str] | None = N
         if f.student is None:
             text = (unknown_labels or {}).get((f.photo, f.face), "unknown")
         else:
-            name = (names or {}).get(f.student, f.student.replace("_", " "))
+            name = (names or {}).get(f.student, display_name(f.student))
             text = f"{name} {f.distance:.2f}" + (" ?" if f.ambiguous else "")
         labels.append(FaceLabel(f.box, text, kind))
     return draw_faces(p.image, labels, max_side)

@@ -15,6 +15,7 @@ import logging
 
 import ipywidgets as w
 
+from ..roster import display_name
 from ..session import ABSENT, EXCUSED, PRESENT, STATUSES
 from .state import AppError, DashboardState, rates_chart
 
@@ -216,7 +217,7 @@ class UnknownFacesView:
     def _card(self, face, students) -> w.Widget:
         nearest = ""
         if face.nearest:
-            nearest = f"<br>nearest: {html.escape(face.nearest.replace('_', ' '))} ({face.nearest_distance:.2f})"
+            nearest = f"<br>nearest: {html.escape(display_name(face.nearest))} ({face.nearest_distance:.2f})"
         label = w.HTML(f"<b>{face.label}</b> in {html.escape(face.photo_name)}{nearest}")
         crop = w.Image(value=self._state.face_crop(face), format="jpeg", layout=w.Layout(width="120px"))
         name = w.Text(placeholder="New student's name", layout=w.Layout(width="200px"))
@@ -232,14 +233,14 @@ class UnknownFacesView:
     @_reports_errors
     def _on_add_new(self, number: int, name: str) -> None:
         sid = self._state.add_face_as_new_student(number, name)
-        self._messages.success(f"{sid.replace('_', ' ')} was added to the class, and the photos were matched again.")
+        self._messages.success(f"{display_name(sid)} was added to the class, and the photos were matched again.")
 
     @_reports_errors
     def _on_this_is(self, number: int, student_id: str | None) -> None:
         if not student_id:
             raise AppError("Choose the student in the list first.")
         self._state.add_face_to_student(number, student_id)
-        self._messages.success(f"The face was added as a reference photo of {student_id.replace('_', ' ')}, "
+        self._messages.success(f"The face was added as a reference photo of {display_name(student_id)}, "
                                "and the photos were matched again.")
 
 
