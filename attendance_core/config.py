@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import write_atomic
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE
 
 CONFIG_FILE = "attendance.toml"
@@ -185,7 +186,4 @@ def write_setting(name: str, value: Any, config_file: Path | None = None) -> Pat
         text = pattern.sub(line, text, count=1)
     else:
         text = text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, text)

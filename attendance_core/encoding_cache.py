@@ -12,12 +12,12 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .files import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -129,18 +129,7 @@ class EncodingCache:
             stats.update(mine_stats)
             payload = json.dumps({"version": FORMAT_VERSION, "key": self.key, "faces": faces, "stats": stats},
                                  separators=(",", ":"))
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".encodings-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(payload)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o600)  # encodings are biometric data: owner only
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_atomic(self.path, payload, private=True)  # encodings are biometric data: owner only
             self._faces, self._stats = faces, stats
             self._dirty.clear()
             self._forgotten.clear()

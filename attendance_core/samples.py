@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from .files import write_atomic
 
 MANIFEST = "SOURCES.csv"
 
@@ -56,13 +57,6 @@ def _download(url: str, attempts: int = 3, timeout: float = 30.0) -> bytes:
     raise SampleError(f"download failed: {url} ({last})")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def fetch_samples(dest: Path | str = ".", mirror: Path | str | None = None, log=print,
                   items: list[SampleFile] | None = None) -> list[Path]:
     """Download (or copy from ``mirror``) the demo class into ``dest``; returns the files laid out.
@@ -90,7 +84,7 @@ def fetch_samples(dest: Path | str = ".", mirror: Path | str | None = None, log=
             digest = _sha256(data)
             if digest != item.sha256:
                 raise SampleError(f"checksum mismatch for {item.file}: expected {item.sha256}, got {digest}")
-            _write_atomic(target, data)
+            write_atomic(target, data)
             done.append(target)
             log(f"  {item.target}")
         except (SampleError, OSError) as err:

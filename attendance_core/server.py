@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import ConfigError, Settings
+from .files import write_atomic
 
 #: The dashboard notebook, next to the package in the project folder.
 DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "attendance_dashboard.ipynb"
@@ -74,15 +75,7 @@ def hash_password(password: str) -> str:
 def set_password(settings: Settings, password: str) -> Path:
     """Store the hash of ``password`` in the data folder, readable by its owner only; returns the file."""
     hashed = hash_password(password)
-    path = password_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(hashed + "\n")
-    os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a file left over from an earlier run
-    os.replace(tmp, path)
-    return path
+    return write_atomic(password_file(settings), hashed + "\n", private=True)
 
 
 def configured_password_hash(settings: Settings) -> str:

@@ -115,7 +115,7 @@ def test_interrupted_cache_write_leaves_the_old_cache(class_folder, tmp_path, mo
     def crash(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("attendance_core.encoding_cache.os.replace", crash)
+    monkeypatch.setattr("attendance_core.files.os.replace", crash)
     with pytest.raises(OSError):
         c.save()
     assert cache_file.read_bytes() == before
