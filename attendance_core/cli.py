@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import ConfigError, Settings, load_settings
-from .faces import DetectorSettings, ModelError
+from .config import Settings, load_settings
+from .errors import AttendanceError
+from .faces import DETECTORS, DetectorSettings
 from .roster import Roster, load_roster
-from .samples import SampleError, fetch_samples
+from .results import STATUSES
+from .samples import fetch_samples
 from .session import Session
 
 EXIT_OK, EXIT_PHOTO_ERROR, EXIT_USAGE = 0, 1, 2
@@ -86,7 +88,7 @@ def _save_session(args, settings: Settings, result, out) -> None:
                                         settings=settings)
     print(f"\nRecorded as session {session_id} of class {args.class_name.strip()!r}"
           + (f", subject {args.subject!r}" if args.subject else "")
-          + f" (change a mark: attendance correct {session_id} STUDENT present|absent|excused)", file=out)
+          + f" (change a mark: attendance correct {session_id} STUDENT {'|'.join(STATUSES)})", file=out)
 
 
 def _print_table(result, out) -> None:
@@ -128,7 +130,7 @@ def _cmd_sessions(args, settings: Settings, out, err) -> int:
     if df.empty:
         print("No sessions recorded" + (f" for class {args.class_name!r}" if args.class_name else "") + ".", file=out)
         return EXIT_OK
-    shown = df[["id", "taken_at", "class", "subject", "present", "absent", "excused", "unknown_faces", "photos",
+    shown = df[["id", "taken_at", "class", "subject", *STATUSES, "unknown_faces", "photos",
                 "marked_by"]].copy()
     shown["taken_at"] = shown["taken_at"].map(_when)
     shown = shown.rename(columns={"taken_at": "taken at (local)", "unknown_faces": "unknown", "marked_by": "by"})
@@ -293,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def detection_options(p):
         p.add_argument("--tolerance", type=float, help="match tolerance: lower is stricter (default from config)")
-        p.add_argument("--detector", choices=["hog", "cnn"], help="face detector (default hog)")
+        p.add_argument("--detector", choices=list(DETECTORS),
+                       help="face detector: " + "; ".join(f"{d.name}, {d.description}" for d in DETECTORS.values()))
         p.add_argument("--min-face", type=int, dest="min_face_size", help="smallest face to find, in pixels")
 
     p = sub.add_parser("roster", help="enroll a roster folder and report reference-photo problems")
@@ -318,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("correct", help="correct one student's mark in a recorded session (kept in an audit trail)")
     p.add_argument("session", type=int, metavar="SESSION", help="session number (see `attendance sessions`)")
     p.add_argument("student", metavar="STUDENT", help="student id, e.g. Name_Surname")
-    p.add_argument("status", choices=["present", "absent", "excused"])
+    p.add_argument("status", choices=list(STATUSES))
     p.add_argument("--note", default="", help="why (kept with the correction)")
     p.add_argument("--by", help="who corrects (default: your login name)")
     p.set_defaults(func=_cmd_correct)
@@ -370,16 +373,9 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         settings = load_settings(args.config, **overrides)
         return args.func(args, settings, out, err)
-    except (ConfigError, SampleError, ModelError, FileNotFoundError, KeyError, ValueError) as error:
+    except (AttendanceError, FileNotFoundError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"attendance: error: {message}", file=err)
-        return EXIT_USAGE
-    except Exception as error:
-        # The records module (pandas, SQLAlchemy) is imported only by the commands that use it.
-        records = sys.modules.get(f"{__package__}.records")
-        if records is None or not isinstance(error, records.RecordsError):
-            raise
-        print(f"attendance: error: {error}", file=err)
         return EXIT_USAGE
 
 

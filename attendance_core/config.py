@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import AttendanceError
+from .faces import DEFAULT_DETECTOR, DETECTORS
 from .files import write_atomic
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE
 
@@ -22,7 +24,7 @@ CONFIG_FILE = "attendance.toml"
 ENV_PREFIX = "ATTENDANCE_"
 
 
-class ConfigError(ValueError):
+class ConfigError(AttendanceError, ValueError):
     """A setting with a wrong name or value; the message names the setting and the source."""
 
 
@@ -32,10 +34,10 @@ class Settings:
 
     tolerance: float = DEFAULT_TOLERANCE
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN
-    detector: str = "hog"  # "hog" (fast, CPU) or "cnn" (more accurate on turned faces, slower)
+    detector: str = DEFAULT_DETECTOR  # a name from faces.DETECTORS
     min_face_size: int = 32  # smallest face width to find; smaller is slower
     jitters: int = 1  # re-sampled encodings per face; more is slower and slightly more accurate
-    workers: int = 0  # processes for detection; 0 = all cores
+    workers: int = 0  # threads for detection; 0 = all cores
     roster_dir: Path = Path("known_faces")
     data_dir: Path = Path("attendance_data")
     database_url: str = ""  # empty: SQLite file in data_dir
@@ -102,8 +104,8 @@ def _coerce_all(values: dict[str, Any], origin: str) -> dict[str, Any]:
 def _validated(s: Settings) -> Settings:
     if not 0.0 < s.tolerance < 2.0:
         raise ConfigError(f"tolerance must be between 0 and 2 (typical 0.4-0.6), not {s.tolerance}")
-    if s.detector not in ("hog", "cnn"):
-        raise ConfigError(f"detector must be 'hog' or 'cnn', not {s.detector!r}")
+    if s.detector not in DETECTORS:
+        raise ConfigError(f"detector must be {' or '.join(map(repr, DETECTORS))}, not {s.detector!r}")
     if not 8 <= s.min_face_size <= 2000:
         raise ConfigError(f"min_face_size must be between 8 and 2000 pixels, not {s.min_face_size}")
     if not 0 <= s.jitters <= 100:

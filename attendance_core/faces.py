@@ -22,12 +22,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-#: Width in pixels of the smallest face each detector finds without scaling the photo.
-#: (HOG finds faces down to about 65 px; the margin keeps recall at the smallest size.)
-DETECTOR_WINDOW = {"hog": 72, "cnn": 45}
-#: Longest side, in detector pixels, of one tile: bounds memory (a 4000-px HOG tile needs about
-#: 125 MB, one per core; the CNN needs far more per pixel).
-TILE_SIDE = {"hog": 4500, "cnn": 1200}
+from .errors import AttendanceError
+from .results import ENCODING_SIZE, DetectedFaces
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A face detector. window: width in pixels of the smallest face it finds without scaling the photo
+    (HOG finds faces down to about 65 px; the margin keeps recall at the smallest size). tile_side:
+    longest side, in detector pixels, of one tile: bounds memory (a 4000-px HOG tile needs about
+    125 MB, one per core; the CNN needs far more per pixel)."""
+
+    name: str
+    window: int
+    tile_side: int
+    description: str
+
+
+#: The detectors, by the name the settings and the command line use; the first is the default.
+DETECTORS = {d.name: d for d in (
+    Detector("hog", 72, 4500, "fast, on the CPU (default)"),
+    Detector("cnn", 45, 1200, "better on turned faces, several times slower"),
+)}
+DEFAULT_DETECTOR = next(iter(DETECTORS))
+
 #: Under this many detector pixels a photo is searched in one pass: splitting it for more cores
 #: would save less than the tiles' overlap and the coarse pass cost.
 MIN_TILED_PIXELS = 2_500_000
@@ -42,8 +60,6 @@ _JOB_OVERHEAD = 100_000
 REFERENCE_JITTERS = 10
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
 DETECTION_VERSION = 2
-#: Encoding length.
-ENCODING_SIZE = 128
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
@@ -51,7 +67,7 @@ _MODEL_FILES = {
 }
 
 
-class ModelError(RuntimeError):
+class ModelError(AttendanceError, RuntimeError):
     """The face models (dlib or face_recognition_models) are missing or broken."""
 
 
@@ -67,21 +83,6 @@ class DetectorSettings:
     def key(self) -> str:
         """What cached reference encodings depend on (not the classroom-photo settings above)."""
         return f"landmarks5-resnet_v1-reference_jitters{REFERENCE_JITTERS}-seeded-{DETECTION_VERSION}"
-
-
-@dataclass
-class DetectedFaces:
-    """Faces found in one photo: ``boxes`` ``(n, 4)`` as (top, right, bottom, left) and ``encodings`` ``(n, 128)``."""
-
-    boxes: np.ndarray
-    encodings: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.boxes)
-
-    @classmethod
-    def empty(cls) -> "DetectedFaces":
-        return cls(np.zeros((0, 4), dtype=np.int64), np.zeros((0, ENCODING_SIZE)))
 
 
 def _models_dir() -> Path:
@@ -233,9 +234,9 @@ def plan_detection(width: int, height: int, model: str = "hog", min_face_size: i
     context around it, and a coarse pass over the whole photo (never upsampled) finds the larger
     ones. Grid and hand-off size are chosen to finish soonest on ``workers`` threads.
     """
-    window = DETECTOR_WINDOW[model]
+    window = DETECTORS[model].window
     scale = window / float(min_face_size)
-    side_px = TILE_SIDE[model]
+    side_px = DETECTORS[model].tile_side
     whole = [((0, 0, width, height), scale)]
     fits = max(width, height) * scale <= side_px
     if fits and (workers <= 1 or width * height * scale ** 2 <= MIN_TILED_PIXELS):
@@ -307,12 +308,12 @@ def _worker_count(requested: int) -> int:
 def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0) -> np.ndarray:
     """Face boxes ``(n, 4)`` as (top, right, bottom, left) pixel coordinates in ``image``.
 
-    model: "hog" (default, fast) or "cnn" (better on turned faces, slower); min_face_size: width in
+    model: a name from :data:`DETECTORS` ("hog", the default, or "cnn"); min_face_size: width in
     pixels of the smallest face to find (smaller finds back rows but costs time); workers: threads
     for tiled photos (0 = all cores).
     """
-    if model not in DETECTOR_WINDOW:
-        raise ValueError(f"unknown detector {model!r}: use 'hog' or 'cnn'")
+    if model not in DETECTORS:
+        raise ValueError(f"unknown detector {model!r}: use {' or '.join(map(repr, DETECTORS))}")
     height, width = image.shape[:2]
     n = _worker_count(workers)
     plan = plan_detection(width, height, model, min_face_size, n)

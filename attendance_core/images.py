@@ -17,6 +17,8 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .errors import AttendanceError
+
 try:  # iPhone photos (HEIC) when pillow-heif is installed
     from pillow_heif import register_heif_opener
 
@@ -37,7 +39,7 @@ DEFAULT_MAX_PIXELS = 60_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
-class ImageError(ValueError):
+class ImageError(AttendanceError, ValueError):
     """A photo that cannot be used; ``str(err)`` names the file and the problem."""
 
     def __init__(self, file: str, reason: str):

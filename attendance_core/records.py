@@ -33,14 +33,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 
-if TYPE_CHECKING:  # no runtime import: records knows nothing of dlib
-    from .config import Settings
-    from .session import Attendance
+from .errors import AttendanceError
+from .results import ABSENT, AUTOMATIC, EXCUSED, MANUAL, PRESENT, SOURCES, STATUSES, Attendance
 
-PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
-STATUSES = (PRESENT, ABSENT, EXCUSED)
-AUTOMATIC, MANUAL = "automatic", "manual"
-SOURCES = (AUTOMATIC, MANUAL)
+if TYPE_CHECKING:
+    from .config import Settings
 #: Shown instead of the name of a forgotten student whose marks were kept.
 FORGOTTEN_NAME = "(forgotten student)"
 #: Seconds a writer waits for another process's transaction on SQLite before giving up.
@@ -48,7 +45,7 @@ BUSY_TIMEOUT = 60
 _MIGRATION_LOCK = 0x5A7E_A77E  # PostgreSQL advisory lock id held while the schema is upgraded
 
 
-class RecordsError(Exception):
+class RecordsError(AttendanceError):
     """A records operation that cannot be done (unknown class, session or student, newer schema...)."""
 
 
@@ -462,11 +459,11 @@ class Store:
         taken = to_utc(taken_at) if taken_at is not None else _utcnow()
         by = marked_by or _current_user()
         for s in attendance.students:
-            if s.status not in STATUSES or getattr(s, "automatic_status", s.status) not in STATUSES:
+            if s.status not in STATUSES or s.automatic_status not in STATUSES:
                 raise RecordsError(f"student {s.id!r}: status must be one of {', '.join(STATUSES)}, not {s.status!r}")
         if len({s.id for s in attendance.students}) != len(attendance.students):
             raise RecordsError("the attendance lists a student twice")
-        hashes = sorted(p.sha256 for p in attendance.photos if getattr(p, "sha256", ""))
+        hashes = sorted(p.sha256 for p in attendance.photos if p.sha256)
         fingerprint = _fingerprint(class_name, subject, taken, hashes)
         used = {"tolerance": attendance.tolerance}
         if settings is not None:
@@ -493,10 +490,10 @@ class Store:
                 if attendance.photos:
                     conn.execute(session_photos.insert(), [
                         {"session_id": session_id, "position": i, "name": p.name, "sha256": p.sha256 or "",
-                         "faces": _face_count(p), "error": p.error}
+                         "faces": len(p.faces), "error": p.error}
                         for i, p in enumerate(attendance.photos)])
                 _insert_marks(conn, session_id, student_ids, attendance.students)
-                manual = [s for s in attendance.students if s.status != getattr(s, "automatic_status", s.status)]
+                manual = [s for s in attendance.students if s.status != s.automatic_status]
                 if manual:
                     mark_ids = dict(conn.execute(
                         sa.select(marks.c.student_id, marks.c.id).where(marks.c.session_id == session_id)).all())
@@ -710,14 +707,6 @@ def _fingerprint(class_name: str, subject: str, taken_utc: datetime, photo_hashe
     return hashlib.sha256("\x1f".join(basis).encode()).hexdigest()
 
 
-def _face_count(photo: Any) -> int:
-    faces = getattr(photo, "faces", None)
-    try:
-        return len(faces) if faces is not None else 0
-    except TypeError:
-        return 0
-
-
 def _session_by_fingerprint(conn: sa.Connection, fingerprint: str) -> int | None:
     return conn.execute(sa.select(sessions.c.id).where(sessions.c.fingerprint == fingerprint)).scalar()
 
@@ -776,8 +765,8 @@ def _insert_marks(conn: sa.Connection, session_id: int, student_ids: dict[str, i
         return
     conn.execute(marks.insert(), [
         {"session_id": session_id, "student_id": student_ids[s.id], "status": s.status,
-         "source": MANUAL if s.status != getattr(s, "automatic_status", s.status) else AUTOMATIC,
-         "automatic_status": getattr(s, "automatic_status", s.status),
+         "source": MANUAL if s.status != s.automatic_status else AUTOMATIC,
+         "automatic_status": s.automatic_status,
          "distance": None if s.distance is None else float(s.distance), "photo": s.photo,
          "ambiguous": bool(s.ambiguous)} for s in results])
 

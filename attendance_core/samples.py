@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .errors import AttendanceError
 from .files import write_atomic
 
 MANIFEST = "SOURCES.csv"
 
 
-class SampleError(RuntimeError):
+class SampleError(AttendanceError, RuntimeError):
     """Some sample files could not be fetched or failed their checksum."""
 
 

@@ -9,125 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-
-from .faces import DetectedFaces, DetectorSettings, detect_faces, encode_faces
+from .faces import DetectorSettings, detect_faces, encode_faces
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, display_name, load_image
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, assign, student_distances
+from .results import (ABSENT, AUTOMATIC, EXCUSED, MANUAL, PRESENT, STATUSES, Attendance, DetectedFaces,
+                      FaceResult, Photo, StudentResult)
 from .roster import Roster
 
-PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
-STATUSES = (PRESENT, ABSENT, EXCUSED)
+__all__ = ["ABSENT", "EXCUSED", "PRESENT", "STATUSES", "Attendance", "FaceResult", "Photo", "Progress", "Session",
+           "StudentResult", "mark_photos"]
 
 #: progress(photo_name, stage, fraction_of_session_done); stages: loading, detecting, encoding, matching, done
 Progress = Callable[[str, str, float], None]
-
-
-@dataclass
-class Photo:
-    """A classroom photo of the session: where its faces are and what they encode, or why it failed."""
-
-    name: str
-    faces: DetectedFaces
-    size: tuple[int, int] = (0, 0)  # width, height after EXIF rotation
-    sha256: str = ""
-    error: str | None = None
-    image: np.ndarray | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class FaceResult:
-    """One face of one photo after matching. Boxes are (top, right, bottom, left) in photo pixels."""
-
-    photo: int
-    face: int
-    box: tuple[int, int, int, int]
-    student: str | None
-    distance: float | None
-    ambiguous: bool
-    nearest: str | None
-    nearest_distance: float | None
-
-
-@dataclass(frozen=True)
-class StudentResult:
-    """Attendance of one student: status, whether it was set by hand, and the best face found."""
-
-    id: str
-    name: str
-    status: str
-    source: str  # "automatic" or "manual"
-    distance: float | None = None
-    photo: str | None = None
-    ambiguous: bool = False
-    automatic_status: str = ABSENT
-
-
-@dataclass
-class Attendance:
-    """The attendance of a session at one tolerance."""
-
-    students: list[StudentResult]
-    faces: list[FaceResult]
-    photos: list[Photo]
-    tolerance: float
-
-    @property
-    def present(self) -> list[str]:
-        return [s.id for s in self.students if s.status == PRESENT]
-
-    @property
-    def absent(self) -> list[str]:
-        return [s.id for s in self.students if s.status == ABSENT]
-
-    @property
-    def excused(self) -> list[str]:
-        return [s.id for s in self.students if s.status == EXCUSED]
-
-    @property
-    def unknown_faces(self) -> list[FaceResult]:
-        return [f for f in self.faces if f.student is None]
-
-    def faces_in(self, photo: int) -> list[FaceResult]:
-        return [f for f in self.faces if f.photo == photo]
-
-    def to_dict(self) -> dict:
-        """The JSON shape of ``attendance mark --format json``."""
-        return {
-            "roster": len(self.students),
-            "tolerance": self.tolerance,
-            "present": self.present,
-            "absent": self.absent,
-            "excused": self.excused,
-            "unknown_faces": len(self.unknown_faces),
-            "photos": [
-                {
-                    "file": p.name,
-                    "present": sorted({f.student for f in self.faces_in(i) if f.student}),
-                    "faces": [
-                        {"box": list(f.box), "student": f.student,
-                         "distance": None if f.distance is None else round(f.distance, 4),
-                         "ambiguous": f.ambiguous}
-                        for f in self.faces_in(i)
-                    ],
-                    "error": p.error,
-                }
-                for i, p in enumerate(self.photos)
-            ],
-        }
-
-    def to_frame(self):
-        """One row per student: id, name, status, source, distance, photo, ambiguous."""
-        import pandas as pd
-
-        rows = [{"id": s.id, "name": s.name, "status": s.status, "source": s.source,
-                 "distance": s.distance, "photo": s.photo, "ambiguous": s.ambiguous} for s in self.students]
-        return pd.DataFrame(rows, columns=["id", "name", "status", "source", "distance", "photo", "ambiguous"])
 
 
 class Session:
@@ -248,7 +145,7 @@ class Session:
             automatic = PRESENT if found else ABSENT
             manual = self.corrections.get(s.id)
             students.append(StudentResult(
-                s.id, s.name, manual or automatic, "manual" if manual and manual != automatic else "automatic",
+                s.id, s.name, manual or automatic, MANUAL if manual and manual != automatic else AUTOMATIC,
                 found.distance if found else None, self.photos[found.photo].name if found else None,
                 found.ambiguous if found else False, automatic))
         return Attendance(students, faces, list(self.photos), tol)

@@ -19,7 +19,7 @@ def test_tiles_cover_the_photo_with_enough_overlap():
         covered[y0:y1, x0:x1] = True
     assert covered.all()
     # Any face the coarse pass cannot see (smaller than window / coarse scale) fits inside one tile.
-    coarse_min_face = faces.DETECTOR_WINDOW["hog"] / coarse[0][1]
+    coarse_min_face = faces.DETECTORS["hog"].window / coarse[0][1]
     xs = sorted({t[0] for t in fine})
     ends = sorted({t[2] for t in fine})
     overlaps = [ends[i] - xs[i + 1] for i in range(len(xs) - 1)]
@@ -27,7 +27,7 @@ def test_tiles_cover_the_photo_with_enough_overlap():
 
 
 def test_small_photo_is_one_pass():
-    assert plan_detection(640, 480, "hog", 32) == [((0, 0, 640, 480), faces.DETECTOR_WINDOW["hog"] / 32)]
+    assert plan_detection(640, 480, "hog", 32) == [((0, 0, 640, 480), faces.DETECTORS["hog"].window / 32)]
 
 
 def test_large_min_face_shrinks_the_photo_instead_of_upsampling():

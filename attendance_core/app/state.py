@@ -32,7 +32,9 @@ from ..images import ImageError, load_image
 from ..images import display_name as display_file_name
 from ..records import DuplicateSessionError, RecordsError, Store
 from ..roster import Roster, display_name, forget_student, load_roster, roster_entries
-from ..session import STATUSES, Attendance, Progress, Session
+from ..errors import AttendanceError
+from ..results import STATUSES, Attendance
+from ..session import Progress, Session
 
 #: The demo photo offered by "Try the demo photo", relative to the folder holding the roster folder.
 DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
@@ -45,7 +47,7 @@ HISTORY_COLUMNS = ["id", "subject", "taken_at", "present", "absent", "excused", 
                    "marked_by"]
 
 
-class AppError(Exception):
+class AppError(AttendanceError):
     """A problem the instructor can fix; ``str(err)`` is the message shown in the page."""
 
 
@@ -216,7 +218,7 @@ class DashboardState(HasTraits):
         files = [(display_file_name(name), bytes(content)) for name, content in files]
         if not files:
             raise AppError("No photo was given.")
-        limit = getattr(self.settings, "max_files_per_upload", 0) or len(files)
+        limit = self.settings.max_files_per_upload
         files, extra = files[:limit], files[limit:]
         messages: dict[int, str] = {}
         known = {p.sha256 for p in session.photos}
@@ -247,7 +249,7 @@ class DashboardState(HasTraits):
             if len(photo.faces) == 0:
                 messages[k] = (f"{photo.name}: no faces found. Use a sharper photo where faces are at least "
                                f"{self.settings.min_face_size} pixels wide, or a lower smallest face size.")
-        if getattr(self.settings, "save_uploads", False) and kept:
+        if self.settings.save_uploads and kept:
             self._keep_uploads(kept)
         result = [messages[k] for k in sorted(messages)]
         if extra:

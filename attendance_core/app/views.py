@@ -16,7 +16,7 @@ import logging
 import ipywidgets as w
 
 from ..roster import display_name
-from ..session import ABSENT, EXCUSED, PRESENT, STATUSES
+from ..results import ABSENT, EXCUSED, PRESENT, STATUSES
 from .state import AppError, DashboardState, rates_chart
 
 log = logging.getLogger(__name__)

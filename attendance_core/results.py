@@ -1,0 +1,163 @@
+"""What marking a session produces, as plain data: statuses, photos, faces and students.
+
+No dlib and no database here, so that the records, the dashboard and the command line share these
+types and words without loading the face models.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ENCODING_SIZE = 128
+
+
+@dataclass
+class DetectedFaces:
+    """Faces found in one photo: ``boxes`` ``(n, 4)`` as (top, right, bottom, left) and ``encodings`` ``(n, 128)``."""
+
+    boxes: np.ndarray
+    encodings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def empty(cls) -> "DetectedFaces":
+        return cls(np.zeros((0, 4), dtype=np.int64), np.zeros((0, ENCODING_SIZE)))
+
+
+#: A student's attendance in a session.
+PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
+STATUSES = (PRESENT, ABSENT, EXCUSED)
+#: Who set a mark: the face matching, or a person.
+AUTOMATIC, MANUAL = "automatic", "manual"
+SOURCES = (AUTOMATIC, MANUAL)
+#: What an instructor says of one face in the review: the match is right, the face is not that
+#: student (it becomes unknown), or it is another student.
+CONFIRMED, REJECTED, REASSIGNED = "confirmed", "not this student", "reassigned"
+REVIEW_DECISIONS = (CONFIRMED, REJECTED, REASSIGNED)
+
+
+@dataclass
+class Photo:
+    """A classroom photo of the session: where its faces are and what they encode, or why it failed."""
+
+    name: str
+    faces: DetectedFaces
+    size: tuple[int, int] = (0, 0)  # width, height after EXIF rotation
+    sha256: str = ""
+    error: str | None = None
+    image: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face of one photo after matching. Boxes are (top, right, bottom, left) in photo pixels."""
+
+    photo: int
+    face: int
+    box: tuple[int, int, int, int]
+    student: str | None
+    distance: float | None
+    ambiguous: bool
+    nearest: str | None
+    nearest_distance: float | None
+    #: The instructor should look at this face before trusting it; ``reason`` says why in their words.
+    check: bool = False
+    reason: str | None = None
+    #: The instructor's review decision on this face (a value of REVIEW_DECISIONS), if any.
+    review: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceReview:
+    """An instructor's decision on one face: ``photo``/``face`` index it, ``student`` is the student it is
+    about (the matched one for CONFIRMED and REJECTED, the chosen one for REASSIGNED)."""
+
+    photo: int
+    face: int
+    decision: str
+    student: str | None
+    photo_name: str = ""
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    """Attendance of one student: status, whether it was set by hand, and the best face found."""
+
+    id: str
+    name: str
+    status: str
+    source: str  # AUTOMATIC or MANUAL
+    distance: float | None = None
+    photo: str | None = None
+    ambiguous: bool = False
+    automatic_status: str = ABSENT
+    #: The match that made the student present needs the instructor's look (see FaceResult.check).
+    check: bool = False
+    reason: str | None = None
+
+
+@dataclass
+class Attendance:
+    """The attendance of a session at one tolerance."""
+
+    students: list[StudentResult]
+    faces: list[FaceResult]
+    photos: list[Photo]
+    tolerance: float
+    #: The instructor's face decisions in this session, in the order they were made.
+    reviews: list[FaceReview] = field(default_factory=list)
+
+    @property
+    def present(self) -> list[str]:
+        return [s.id for s in self.students if s.status == PRESENT]
+
+    @property
+    def absent(self) -> list[str]:
+        return [s.id for s in self.students if s.status == ABSENT]
+
+    @property
+    def excused(self) -> list[str]:
+        return [s.id for s in self.students if s.status == EXCUSED]
+
+    @property
+    def unknown_faces(self) -> list[FaceResult]:
+        return [f for f in self.faces if f.student is None]
+
+    def faces_in(self, photo: int) -> list[FaceResult]:
+        return [f for f in self.faces if f.photo == photo]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``attendance mark --format json``."""
+        return {
+            "roster": len(self.students),
+            "tolerance": self.tolerance,
+            "present": self.present,
+            "absent": self.absent,
+            "excused": self.excused,
+            "unknown_faces": len(self.unknown_faces),
+            "photos": [
+                {
+                    "file": p.name,
+                    "present": sorted({f.student for f in self.faces_in(i) if f.student}),
+                    "faces": [
+                        {"box": list(f.box), "student": f.student,
+                         "distance": None if f.distance is None else round(f.distance, 4),
+                         "ambiguous": f.ambiguous}
+                        for f in self.faces_in(i)
+                    ],
+                    "error": p.error,
+                }
+                for i, p in enumerate(self.photos)
+            ],
+        }
+
+    def to_frame(self):
+        """One row per student: id, name, status, source, distance, photo, ambiguous."""
+        import pandas as pd
+
+        rows = [{"id": s.id, "name": s.name, "status": s.status, "source": s.source,
+                 "distance": s.distance, "photo": s.photo, "ambiguous": s.ambiguous} for s in self.students]
+        return pd.DataFrame(rows, columns=["id", "name", "status", "source", "distance", "photo", "ambiguous"])
