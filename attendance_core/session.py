@@ -13,11 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
 from .faces import DetectorSettings, detect_faces, encode_faces
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, display_name, load_image
-from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, assign, student_distances
-from .results import (ABSENT, AUTOMATIC, EXCUSED, MANUAL, PRESENT, STATUSES, Attendance, DetectedFaces,
-                      FaceResult, Photo, StudentResult)
+from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
+from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, MANUAL, PRESENT, REASSIGNED, REJECTED,
+                      REVIEW_DECISIONS, STATUSES, Attendance, DetectedFaces, FaceResult, FaceReview, Photo,
+                      StudentResult)
 from .roster import Roster
 
 __all__ = ["ABSENT", "EXCUSED", "PRESENT", "STATUSES", "Attendance", "FaceResult", "Photo", "Progress", "Session",
@@ -52,6 +55,8 @@ class Session:
         self.max_bytes = max_bytes
         self.photos: list[Photo] = []
         self.corrections: dict[str, str] = {}
+        #: The instructor's face decisions by (photo, face), in the order made (a new one replaces the old).
+        self.reviews: dict[tuple[int, int], FaceReview] = {}
 
     def add_photo(self, source: ImageSource, name: str | None = None, progress: Progress | None = None,
                   fraction: tuple[float, float] = (0.0, 1.0)) -> Photo:
@@ -109,7 +114,36 @@ class Session:
         return added
 
     def remove_photo(self, index: int) -> None:
+        """Drop a photo, and the review decisions on its faces (later photos' decisions follow them)."""
         del self.photos[index]
+        self.reviews = {(p if p < index else p - 1, f): (r if p < index else FaceReview(
+                            p - 1, f, r.decision, r.student, r.photo_name))
+                        for (p, f), r in self.reviews.items() if p != index}
+
+    def review_face(self, photo: int, face: int, decision: str | None, student: str | None = None) -> None:
+        """The instructor's decision on one face of ``photo`` (indices as in :class:`FaceResult`).
+
+        decision: CONFIRMED (the face is ``student``, default the student it is matched to now),
+        REJECTED (not ``student``, default the matched one: the face becomes unknown), REASSIGNED (it is
+        ``student``, required), or None to take the decision back. A decided face is never flagged for
+        a check again in this session; CONFIRMED and REASSIGNED hold at any tolerance.
+        """
+        if not 0 <= photo < len(self.photos) or not 0 <= face < len(self.photos[photo].faces):
+            raise ValueError(f"no face {face} in photo {photo}")
+        self.reviews.pop((photo, face), None)
+        if decision is None:
+            return
+        if decision not in REVIEW_DECISIONS:
+            raise ValueError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}, not {decision!r}")
+        if student is None:
+            if decision == REASSIGNED:
+                raise ValueError("say which student the face is")
+            current = next((f for f in self.result().faces if (f.photo, f.face) == (photo, face)), None)
+            student = current.student if current else None
+            if student is None:
+                raise ValueError(f"face {face} of {self.photos[photo].name} is not matched to a student")
+        self.roster.index(student)  # raises KeyError for an unknown student
+        self.reviews[(photo, face)] = FaceReview(photo, face, decision, student, self.photos[photo].name)
 
     def correct(self, student_id: str, status: str | None) -> None:
         """Set a student's status by hand (present, absent, excused), or None to return to the automatic result."""
@@ -122,33 +156,84 @@ class Session:
             self.corrections[student_id] = status
 
     def result(self, tolerance: float | None = None) -> Attendance:
-        """Match every photo's faces to the roster at ``tolerance`` (default: the session's); no detection."""
+        """Match every photo's faces to the roster at ``tolerance`` (default: the session's); no detection.
+
+        A student's ``automatic_status`` is what the matching alone says; their ``status`` also follows
+        the review decisions and the corrections by hand.
+        """
         tol = self.tolerance if tolerance is None else tolerance
+        automatic = self._faces(tol, {})
+        faces = self._faces(tol, self.reviews) if self.reviews else automatic
+        found_auto, found = _best_faces(automatic), _best_faces(faces)
+        students = []
+        for s in self.roster.students:
+            machine = PRESENT if s.id in found_auto else ABSENT
+            seen = found.get(s.id)
+            reviewed = PRESENT if seen else ABSENT
+            status = self.corrections.get(s.id, reviewed)
+            students.append(StudentResult(
+                s.id, s.name, status, MANUAL if status != machine else AUTOMATIC,
+                seen.distance if seen else None, self.photos[seen.photo].name if seen else None,
+                seen.ambiguous if seen else False, machine, seen.check if seen else False,
+                seen.reason if seen else None))
+        return Attendance(students, faces, list(self.photos), tol, list(self.reviews.values()))
+
+    def _faces(self, tol: float, reviews: dict[tuple[int, int], FaceReview]) -> list[FaceResult]:
+        """Every face of every photo matched at ``tol``, the review decisions applied."""
         roster = self.roster
         faces: list[FaceResult] = []
-        best: dict[int, FaceResult] = {}
         for p_index, photo in enumerate(self.photos):
             if photo.error or len(photo.faces) == 0:
                 continue
             d = student_distances(photo.faces.encodings, roster.reference_encodings, roster.owners, len(roster))
-            for m in assign(d, tol, self.ambiguity_margin):
-                sid = roster.students[m.student].id if m.student is not None else None
-                fr = FaceResult(p_index, m.face, tuple(int(v) for v in photo.faces.boxes[m.face]), sid, m.distance,
-                                m.ambiguous, roster.students[m.nearest].id if m.nearest is not None else None,
-                                m.nearest_distance)
-                faces.append(fr)
-                if m.student is not None and (m.student not in best or m.distance < best[m.student].distance):
-                    best[m.student] = fr
-        students = []
-        for i, s in enumerate(roster.students):
-            found = best.get(i)
-            automatic = PRESENT if found else ABSENT
-            manual = self.corrections.get(s.id)
-            students.append(StudentResult(
-                s.id, s.name, manual or automatic, MANUAL if manual and manual != automatic else AUTOMATIC,
-                found.distance if found else None, self.photos[found.photo].name if found else None,
-                found.ambiguous if found else False, automatic))
-        return Attendance(students, faces, list(self.photos), tol)
+            decided = {f: r for (p, f), r in reviews.items() if p == p_index}
+            for m in _assign_reviewed(d, tol, self.ambiguity_margin, decided, roster.index):
+                review = decided.get(m.face)
+                faces.append(FaceResult(
+                    p_index, m.face, tuple(int(v) for v in photo.faces.boxes[m.face]),
+                    roster.students[m.student].id if m.student is not None else None, m.distance, m.ambiguous,
+                    roster.students[m.nearest].id if m.nearest is not None else None, m.nearest_distance,
+                    review=review.decision if review else None))
+        return faces
+
+
+def _assign_reviewed(d, tol: float, margin: float, decided: dict[int, FaceReview], index) -> list[FaceMatch]:
+    """:func:`matching.assign` with the instructor's decisions: a rejected face matches nobody, a confirmed
+    or reassigned face is its student (at any distance) and that student is nobody else in the photo."""
+    if not decided:
+        return assign(d, tol, margin)
+    free = d.copy()
+    pinned: dict[int, int] = {}
+    for face, review in decided.items():
+        free[face, :] = np.inf
+        if review.decision in (CONFIRMED, REASSIGNED):
+            pinned[face] = index(review.student)
+    for j in pinned.values():
+        free[:, j] = np.inf
+    matches = assign(free, tol, margin)
+    out = []
+    for m in matches:
+        if m.face not in decided:
+            out.append(m)
+            continue
+        row = d[m.face]
+        order = [int(j) for j in np.argsort(row, kind="stable") if np.isfinite(row[j])]
+        nearest = order[0] if order else None
+        student = pinned.get(m.face)
+        runner = next((j for j in order if j != student), None) if student is not None else None
+        out.append(FaceMatch(m.face, student, float(row[student]) if student is not None else None, nearest,
+                             float(row[nearest]) if nearest is not None else None, runner,
+                             float(row[runner]) if runner is not None else None, False))
+    return out
+
+
+def _best_faces(faces: list[FaceResult]) -> dict[str, FaceResult]:
+    """Each named student's closest face."""
+    best: dict[str, FaceResult] = {}
+    for f in faces:
+        if f.student is not None and (f.student not in best or f.distance < best[f.student].distance):
+            best[f.student] = f
+    return best
 
 
 def mark_photos(photos: Iterable[ImageSource], roster: Roster, detector: DetectorSettings = DetectorSettings(),
