@@ -206,7 +206,7 @@ def test_a_failure_in_the_middle_of_a_save_leaves_the_records_as_they_were(store
     def broken(*args, **kwargs):
         raise RuntimeError("disk unplugged")
 
-    monkeypatch.setattr(records, "_insert_marks", broken)
+    monkeypatch.setattr(records.saving, "insert_marks", broken)
     newcomers = {**all_present(), "New_Student": "present"}
     with pytest.raises(RuntimeError, match="disk unplugged"):
         store.save_session(attendance(newcomers, photos=("after",)), class_name="new class")
