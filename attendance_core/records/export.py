@@ -34,8 +34,10 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path_or_buffer) -> None:
-    """Write ``frame`` as CSV (no index) with formula-like text neutralised."""
-    csv_safe(frame).to_csv(path_or_buffer, index=False)
+    """Write ``frame`` as CSV (no index, RFC 4180 line ends) with formula-like text neutralised."""
+    # CRLF line ends make the writer quote a cell holding a lone carriage return, which readers would
+    # otherwise take for the end of the row (and the rest of the cell for a new, unprotected one).
+    csv_safe(frame).to_csv(path_or_buffer, index=False, lineterminator="\r\n")
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path) -> None:
