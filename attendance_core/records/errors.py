@@ -81,10 +81,13 @@ def database_error(err: exc.SQLAlchemyError, url: str, opening: bool = False) ->
             if any(w in text for w in words):
                 return RecordsError(message.format(path=path, timeout=BUSY_TIMEOUT))
         return RecordsError(f"the records database {path} reported an error ({kind}); nothing was changed")
-    if opening or isinstance(err, (exc.OperationalError, exc.InterfaceError)) and "connect" in text:
+    if isinstance(err, (exc.OperationalError, exc.InterfaceError)) and (opening or "connect" in text):
         reason = next((m for words, m in _POSTGRES_PROBLEMS if any(w in text for w in words)),
                       "the server does not answer: check that it runs and that database_url names it")
         return RecordsError(f"cannot open the records database ({reason})")
+    if opening:
+        return RecordsError(f"cannot open the records database: the server refused to read or set up its tables "
+                            f"({kind}); check the rights of the user in database_url")
     return RecordsError(f"the records database reported an error ({kind}); nothing was changed")
 
 
