@@ -79,13 +79,18 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
 
 
 def _save_session(args, settings: Settings, result, out) -> None:
-    from .records import RecordsError, Store
+    from .records import DuplicateSessionError, RecordsError, Store
 
     if all(p.error for p in result.photos):
         raise RecordsError("no photo could be read: the session was not recorded")
-    with Store.from_settings(settings) as store:
-        session_id = store.save_session(result, class_name=args.class_name, subject=args.subject or "",
-                                        settings=settings)
+    try:
+        with Store.from_settings(settings) as store:
+            session_id = store.save_session(result, class_name=args.class_name, subject=args.subject or "",
+                                            settings=settings)
+    except DuplicateSessionError:
+        raise
+    except RecordsError as err:
+        raise RecordsError(f"the attendance above could not be saved: {err}") from None
     print(f"\nRecorded as session {session_id} of class {args.class_name.strip()!r}"
           + (f", subject {args.subject!r}" if args.subject else "")
           + f" (change a mark: attendance correct {session_id} STUDENT {'|'.join(STATUSES)})", file=out)
@@ -117,15 +122,15 @@ def _when(value) -> str:
 
 
 def _cmd_sessions(args, settings: Settings, out, err) -> int:
-    from .records import Store
+    from .records import Store, write_csv
 
     if not Store.exists(settings):
         print("No sessions recorded yet (attendance mark PHOTO... --class NAME --save records one).", file=out)
         return EXIT_OK
-    with Store.from_settings(settings) as store:
+    with Store.from_settings(settings, read_only=True) as store:
         df = store.sessions(args.class_name)
     if args.format == "csv":
-        df.to_csv(out, index=False)
+        write_csv(df, out)
         return EXIT_OK
     if df.empty:
         print("No sessions recorded" + (f" for class {args.class_name!r}" if args.class_name else "") + ".", file=out)
@@ -156,20 +161,23 @@ def _cmd_report(args, settings: Settings, out, err) -> int:
 
     if not Store.exists(settings):
         raise RecordsError("no sessions recorded yet (attendance mark PHOTO... --class NAME --save records one)")
-    with Store.from_settings(settings) as store:
+    with Store.from_settings(settings, read_only=True) as store:
         report = store.report(args.class_name, args.subject, args.start, args.end)
-    if args.format == "xlsx":
-        path = Path(args.output or f"attendance-{_file_safe(args.class_name)}.xlsx")
-        report.to_excel(path)
-        print(f"Wrote {path}", file=out)
-    elif args.format == "csv":
-        if args.output:
-            report.to_csv(args.output)
-            print(f"Wrote {args.output}", file=err)
+    try:
+        if args.format == "xlsx":
+            path = Path(args.output or f"attendance-{_file_safe(args.class_name)}.xlsx")
+            report.to_excel(path)
+            print(f"Wrote {path}", file=out)
+        elif args.format == "csv":
+            if args.output:
+                report.to_csv(args.output)
+                print(f"Wrote {args.output}", file=err)
+            else:
+                report.to_csv(out)
         else:
-            report.to_csv(out)
-    else:
-        _print_report(report, out)
+            _print_report(report, out)
+    except OSError as error:
+        raise RecordsError(f"cannot write {error.filename or args.output}: {error.strerror}") from None
     return EXIT_OK
 
 

@@ -206,7 +206,7 @@ def test_a_failure_in_the_middle_of_a_save_leaves_the_records_as_they_were(store
     def broken(*args, **kwargs):
         raise RuntimeError("disk unplugged")
 
-    monkeypatch.setattr(records, "_insert_marks", broken)
+    monkeypatch.setattr(records.saving, "insert_marks", broken)
     newcomers = {**all_present(), "New_Student": "present"}
     with pytest.raises(RuntimeError, match="disk unplugged"):
         store.save_session(attendance(newcomers, photos=("after",)), class_name="new class")
@@ -345,6 +345,34 @@ def test_report_csv_and_xlsx_read_back_to_the_same_table(store, tmp_path):
                                   check_dtype=False)
     pd.testing.assert_frame_equal(pd.read_excel(tmp_path / "r.xlsx", sheet_name="summary"), report.summary,
                                   check_dtype=False)
+
+
+# --- tables by column name ------------------------------------------------------------------------
+
+def test_every_table_has_the_columns_the_records_expose(store):
+    sid = store.save_session(attendance(all_present(Alan_Turing="absent"), automatic=all_present()),
+                             class_name="demo")
+    assert list(store.sessions().columns) == records.SESSION_COLUMNS
+    assert list(store.session_marks(sid).columns) == records.MARK_COLUMNS
+    assert list(store.corrections().columns) == records.CORRECTION_COLUMNS
+    assert list(store.students().columns) == records.STUDENT_COLUMNS
+    report = store.report("demo")
+    assert list(report.summary.columns) == records.SUMMARY_COLUMNS
+    assert list(report.sessions.columns) == records.REPORT_SESSION_COLUMNS
+    assert store.corrections()[["student_id", "old_status", "new_status"]].values.tolist() == [
+        ["Alan_Turing", "present", "absent"]]
+
+
+def test_a_new_session_column_is_one_labelled_column_of_its_query(store, monkeypatch):
+    from attendance_core.records import queries, store as store_module
+
+    plain = queries.sessions_query
+    monkeypatch.setattr(store_module, "sessions_query",
+                        lambda: plain().add_columns(sa.func.length(records.sessions.c.subject).label("subject_length")))
+    store.save_session(attendance(all_present()), class_name="demo", subject="Maths")
+    table = store.sessions()
+    assert list(table.columns) == [*records.SESSION_COLUMNS, "subject_length"]
+    assert table["subject_length"].tolist() == [5] and table["subject"].tolist() == ["Maths"]
 
 
 # --- time -----------------------------------------------------------------------------------------

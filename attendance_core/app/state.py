@@ -30,7 +30,7 @@ from ..config import Settings, load_settings
 from ..faces import DetectorSettings
 from ..images import ImageError, load_image
 from ..images import display_name as display_file_name
-from ..records import DuplicateSessionError, RecordsError, Store
+from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
 from ..roster import Roster, display_name, forget_student, load_roster, roster_entries
 from ..errors import AttendanceError
 from ..results import STATUSES, Attendance
@@ -42,9 +42,8 @@ DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
 REFERENCE_CROP_SIDE = 240
 #: File name of a reference photo added from a classroom photo: added-<timestamp>.jpg.
 ADDED_PHOTO_PATTERN = "added-{:%Y%m%d-%H%M%S}.jpg"
-#: Columns of the History table, from the records' sessions.
-HISTORY_COLUMNS = ["id", "subject", "taken_at", "present", "absent", "excused", "unknown_faces", "photos",
-                   "marked_by"]
+#: Columns of the History table: the records' session columns but those the class view does not need.
+HISTORY_COLUMNS = [c for c in SESSION_COLUMNS if c not in ("class", "tolerance", "saved_at", "taken_at_utc")]
 
 
 class AppError(AttendanceError):
@@ -501,30 +500,25 @@ class DashboardState(HasTraits):
             sessions = store.sessions(class_name=self.class_name)
         except (RecordsError, SQLAlchemyError) as err:
             raise AppError(f"The history cannot be read: {err}") from None
-        return sessions[[c for c in HISTORY_COLUMNS if c in sessions.columns]].iloc[::-1].reset_index(drop=True)
+        return sessions[HISTORY_COLUMNS].iloc[::-1].reset_index(drop=True)
 
     def attendance_rates(self) -> pd.DataFrame:
         """Per student of the chosen class: present, absent, excused, sessions and rate (0-1) over the saved sessions."""
         store = self.store()
         try:
             if self.class_name not in store.classes():
-                return pd.DataFrame(columns=["student_id", "name", "present", "absent", "excused", "sessions", "rate"])
+                return pd.DataFrame(columns=SUMMARY_COLUMNS)
             return store.report(self.class_name).summary
         except (RecordsError, SQLAlchemyError) as err:
             raise AppError(f"The attendance report cannot be made: {err}") from None
 
 
 def rates_chart(summary, title: str = "") -> bytes:
-    """PNG bytes of a horizontal bar chart of attendance rate (0-1 or 0-100) per student."""
+    """PNG bytes of a horizontal bar chart of attendance rate per student, from a records report summary."""
     from matplotlib.figure import Figure
 
-    rate_col = next((c for c in ("rate", "attendance_rate", "present_rate") if c in summary.columns), None)
-    name_col = next((c for c in ("name", "student_name", "student", "student_id", "id") if c in summary.columns), None)
-    if rate_col is None:
-        raise AppError("The attendance report has no rate to chart.")
-    names = list(summary[name_col]) if name_col else [str(i) for i in summary.index]
-    rates = [float(r) for r in summary[rate_col].fillna(0)]
-    percent = [r * 100 if max(rates, default=0) <= 1.0 else r for r in rates]
+    names = list(summary["name"])
+    percent = [float(r) * 100 for r in summary["rate"].fillna(0)]  # the report's rate is 0-1
     fig = Figure(figsize=(6, 0.4 * max(3, len(names)) + 1), dpi=100)
     ax = fig.add_subplot()
     ax.barh(names[::-1], percent[::-1], color="#2a9d4a")

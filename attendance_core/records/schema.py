@@ -1,0 +1,111 @@
+"""The current schema (what queries use) and the limits on the text it keeps.
+
+Migrations (:mod:`.migrations`) build these tables step by step; this module says what they are now.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .errors import RecordsError
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+classes = sa.Table(
+    "classes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+students = sa.Table(
+    "students", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),  # the roster id, e.g. Name_Surname
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("forgotten_at", sa.DateTime, nullable=True),  # v2
+)
+class_students = sa.Table(
+    "class_students", metadata,
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("added_at", sa.DateTime, nullable=False),
+)
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), nullable=False, index=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("taken_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("saved_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("tolerance", sa.Float, nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),  # JSON: the settings the photos were marked with
+    sa.Column("marked_by", sa.String(200), nullable=False),
+    sa.Column("unknown_faces", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),  # class + photo contents
+)
+session_photos = sa.Table(
+    "session_photos", metadata,
+    sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("faces", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+marks = sa.Table(
+    "marks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("automatic_status", sa.String(10), nullable=False),  # what the photos said; never overwritten
+    sa.Column("distance", sa.Float, nullable=True),
+    sa.Column("photo", sa.String(500), nullable=True),
+    sa.Column("ambiguous", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("session_id", "student_id", name="uq_marks_session_student"),
+    sa.CheckConstraint("status IN ('present', 'absent', 'excused')", name="ck_marks_status"),
+)
+corrections = sa.Table(  # v2: the audit trail of manual corrections and review decisions
+    "corrections", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("mark_id", sa.Integer, sa.ForeignKey("marks.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("old_status", sa.String(10), nullable=False),
+    sa.Column("new_status", sa.String(10), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("corrected_by", sa.String(200), nullable=False),
+    sa.Column("corrected_at", sa.DateTime, nullable=False),  # UTC
+)
+
+
+# --- Text limits: the same on every database -------------------------------------------------------
+# PostgreSQL refuses text longer than a VARCHAR's length (and any NUL character); SQLite keeps both.
+# Checking before writing gives one rule, and one clear message, on both.
+
+def text_limit(column: sa.Column) -> int | None:
+    """The most characters ``column`` keeps (None: no limit)."""
+    return getattr(column.type, "length", None)
+
+
+def check_text(what: str, value: str | None, column: sa.Column) -> None:
+    """Raise :class:`RecordsError` naming ``what`` (e.g. "the subject") if ``value`` cannot be stored in ``column``."""
+    if value is None:
+        return
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    limit = text_limit(column)
+    if limit is not None and len(value) > limit:
+        raise RecordsError(f"{what} is {len(value)} characters long ({shown!r}); the records keep at most "
+                           f"{limit}: shorten it")
+    if "\x00" in value:
+        raise RecordsError(f"{what} contains a NUL character ({shown!r}), which the records cannot keep")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordsError(f"{what} is not valid text ({shown!r}; a file name in another encoding?): "
+                           "rename it") from None
