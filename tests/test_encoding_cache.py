@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,8 +33,17 @@ def one_student(demo_class, tmp_path):
     return folder, cache
 
 
-def cache_file(cache) -> "os.PathLike":
+def cache_file(cache) -> Path:
     return EncodingCache(cache, DetectorSettings().key()).path
+
+
+def edit_cache_file(cache, change) -> Path:
+    """Apply ``change`` to the cache file's JSON data, in place; returns the file's path."""
+    path = cache_file(cache)
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
 
 
 @pytest.fixture
@@ -84,11 +94,8 @@ def _bad_entries(entry: dict) -> dict[str, dict]:
 @pytest.mark.parametrize("kind", list(_bad_entries({"boxes": [[0] * 4], "encodings": [[0.0] * 128], "error": None})))
 def test_cache_entry_of_the_wrong_shape_is_encoded_again(one_student, kind, caplog, encodings_made):
     folder, cache = one_student
-    path = cache_file(cache)
-    data = json.loads(path.read_text())
-    ((digest, entry),) = data["faces"].items()
-    data["faces"][digest] = _bad_entries(entry)[kind]
-    path.write_text(json.dumps(data))
+    ((digest, entry),) = json.loads(cache_file(cache).read_text())["faces"].items()
+    path = edit_cache_file(cache, lambda data: data["faces"].update({digest: _bad_entries(entry)[kind]}))
     caplog.set_level(logging.WARNING)
     r = load_roster(folder, cache_dir=cache)
     assert r.student(STUDENT).usable and r.problems == []
@@ -101,11 +108,7 @@ def test_cache_entry_of_the_wrong_shape_is_encoded_again(one_student, kind, capl
 @pytest.mark.parametrize("stat", [None, [1, 2], ["size", 0, "x"], {"size": 1}])
 def test_stat_index_entry_of_the_wrong_shape_is_ignored(one_student, stat, caplog, encodings_made):
     folder, cache = one_student
-    path = cache_file(cache)
-    data = json.loads(path.read_text())
-    (photo,) = data["stats"]
-    data["stats"][photo] = stat
-    path.write_text(json.dumps(data))
+    path = edit_cache_file(cache, lambda data: data["stats"].update({key: stat for key in data["stats"]}))
     caplog.set_level(logging.WARNING)
     r = load_roster(folder, cache_dir=cache)
     assert r.student(STUDENT).usable

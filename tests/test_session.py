@@ -1,5 +1,6 @@
 """A class session: photos read once, faces kept per photo, present if found in any photo, corrections."""
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -40,9 +41,8 @@ def test_session_marks_present_if_found_in_any_photo():
 
 def test_session_refuses_an_oversized_photo_before_reading_it(tmp_path, opened):
     big = tmp_path / "big.jpg"
-    with open(big, "wb") as fh:
-        fh.truncate(3 * 2**20)  # sparse: 3 MB that take no room
-    opened.clear()
+    big.touch()
+    os.truncate(big, 3 * 2**20)  # sparse: 3 MB that take no room, and not opened by open()
     session = Session(Roster.from_encodings({}), max_bytes=2 * 2**20)
     photo = session.add_photo(big)
     assert (photo.name, photo.error) == ("big.jpg", "big.jpg: file too large (3.0 MB, the limit is 2 MB)")
