@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +52,15 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+def _array(values: list, kinds: str, columns: int) -> bool:
+    """True when ``values`` is a list of rows of ``columns`` finite numbers of the numpy kinds ``kinds``."""
+    if not values:
+        return True
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # rows of different lengths
+        return False
+    return arr.dtype.kind in kinds and arr.shape == (len(values), columns) and bool(np.isfinite(arr).all())
 
 
 def _valid_faces(entry) -> bool:
@@ -65,8 +71,7 @@ def _valid_faces(entry) -> bool:
     boxes, encodings, error = entry.get("boxes"), entry.get("encodings"), entry.get("error")
     return (isinstance(boxes, list) and isinstance(encodings, list) and len(boxes) == len(encodings)
             and (error is None or isinstance(error, str))
-            and all(isinstance(b, list) and len(b) == 4 and all(map(_is_int, b)) for b in boxes)
-            and all(isinstance(e, list) and len(e) == ENCODING_SIZE and all(map(_is_number, e)) for e in encodings))
+            and _array(boxes, "i", 4) and _array(encodings, "if", ENCODING_SIZE))
 
 
 def _valid_stat(entry) -> bool:
@@ -103,14 +108,17 @@ class EncodingCache:
             return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as err:
-            self._warn(f"cannot be read ({getattr(err, 'strerror', None) or err})")
+        except OSError as err:
+            self._warn(f"the encoding cache cannot be read ({err.strerror or err})")
+            return
+        except (ValueError, RecursionError) as err:
+            self._warn(f"damaged encoding cache (not JSON: {err})")
             return
         if isinstance(data, dict) and "version" in data and data["version"] != FORMAT_VERSION:
             return  # another format version: rebuilt in this one
         if not (isinstance(data, dict) and isinstance(data.get("key"), str) and isinstance(data.get("faces"), dict)
                 and isinstance(data.get("stats"), dict)):
-            self._warn("not an encoding cache (damaged)")
+            self._warn("damaged encoding cache (not the cache's layout)")
             return
         if data["key"] != self.key:
             return  # another model setting's file (not under its usual name)
@@ -118,14 +126,14 @@ class EncodingCache:
         stats = {k: v for k, v in data["stats"].items() if _valid_stat(v)}
         bad = len(data["faces"]) - len(faces) + len(data["stats"]) - len(stats)
         if bad:
-            self._warn(f"{bad} damaged {'entry' if bad == 1 else 'entries'}")
+            self._warn(f"{bad} damaged {'entry' if bad == 1 else 'entries'} in the encoding cache")
         self._faces, self._stats = faces, stats
 
     def _warn(self, problem: str) -> None:
         # Once per file and problem: save() reads the file again before merging.
         if (problem, self.path) not in self._warned:
             self._warned.add((problem, self.path))
-            log.warning("%s: %s; ignored, the reference photos are encoded again", self.path, problem)
+            log.warning("%s: %s; ignored, the reference photos concerned are encoded again", self.path, problem)
 
     def digest(self, path: Path) -> str:
         """SHA-256 of a photo, from the stat index when the file is unchanged."""

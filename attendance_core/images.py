@@ -13,7 +13,7 @@ import io
 import os
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -39,7 +39,7 @@ class PhotoFile:
     ``data`` (the file's bytes); ``sha256`` is the hex SHA-256 of ``data``, computed once when first asked."""
 
     name: str
-    data: bytes
+    data: bytes = field(repr=False)
 
     @cached_property
     def sha256(self) -> str:
