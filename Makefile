@@ -34,8 +34,10 @@ serve: setup
 	$(BIN)/attendance roster
 	$(BIN)/attendance serve --ip $(IP) --port $(PORT)
 
+# Every test, the PostgreSQL ones on a throw-away server started (and stopped) for the run, as in CI.
+# ATTENDANCE_POSTGRES=0 skips the PostgreSQL tests instead; PYTEST_ARGS picks a part (exit code 5, no test, fails).
 test: samples
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/run-tests.sh $(BIN)/python $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) attendance_data .pytest_cache

@@ -1,16 +1,20 @@
 """Load classroom and reference photos into RGB arrays, refusing bad files with a clear message.
 
-Every photo that enters the system comes through :func:`load_image`, from a path (roster, CLI) or
-from bytes (dashboard uploads). It applies the EXIF orientation, because phones store portrait
+Every photo that enters the system is read by :func:`read_photo`, from a path (roster, CLI), bytes
+(dashboard uploads) or a file object: its name, its bytes (size checked before reading) and its
+SHA-256. :func:`load_image` decodes it. It applies the EXIF orientation, because phones store portrait
 photos sideways with a tag and a sideways face is not found, and it normalises every pixel format
 (grayscale, RGBA, CMYK, palette, 16-bit) to 8-bit RGB.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
 import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -27,7 +31,23 @@ try:  # iPhone photos (HEIC) when pillow-heif is installed
 except ImportError:  # pragma: no cover - optional dependency
     _HEIF = False
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo's content as read, before decoding: ``name`` (safe to show, see :func:`safe_file_name`) and
+    ``data`` (the file's bytes); ``sha256`` is the hex SHA-256 of ``data``, computed once when first asked."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+#: What a photo can be given as: a path, its bytes (an upload), a binary file object, or a PhotoFile already read.
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, PhotoFile]
 
 #: Formats accepted, as Pillow names them.
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"})
@@ -48,13 +68,18 @@ class ImageError(AttendanceError, ValueError):
         super().__init__(f"{file}: {reason}")
 
 
-def display_name(name: str, limit: int = 120) -> str:
-    """A file name safe to show and log: its last path part (``/`` or ``\\``), no control characters."""
+def safe_file_name(name: str, limit: int = 120) -> str:
+    """A file name safe to show and log: its last path part (``/`` or ``\\``), no control characters,
+    at most ``limit`` characters ("photo" when nothing is left)."""
     base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     if len(base) > limit:
         base = base[: limit - 3] + "..."
     return base or "photo"
+
+
+#: Deprecated name of :func:`safe_file_name` (not ``roster.display_name``, which names a student).
+display_name = safe_file_name
 
 
 def is_image_file(path: Union[str, os.PathLike]) -> bool:
@@ -72,34 +97,61 @@ def _too_large(size: int, max_bytes: int) -> str:
     return f"file too large ({size / 2**20:.1f} MB, the limit is {max_bytes / 2**20:.0f} MB)"
 
 
-def _read_bytes(source: ImageSource, name: str, max_bytes: int) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) > max_bytes:
-            raise ImageError(name, _too_large(len(source), max_bytes))
-        data = bytes(source)
-    elif hasattr(source, "read"):
-        data = source.read(max_bytes + 1)
+def read_photo(source: ImageSource, name: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PhotoFile:
+    """Read a photo's bytes, the one place a photo source is read: returns its name, bytes and SHA-256.
+
+    source: a path, raw bytes (an upload), a binary file object or a :class:`PhotoFile`; name: what
+    messages call the file (default: the path's file name, the file object's name, or "upload"),
+    made safe to show. No more than ``max_bytes`` + 1 bytes are ever read: a path's size is checked
+    before reading it. Raises :class:`ImageError` when the file is missing, a folder, unreadable,
+    empty or over ``max_bytes``; whether it is an image is :func:`load_image`'s to say.
+    """
+    if isinstance(source, PhotoFile):
+        default = source.name
+    elif isinstance(source, (str, os.PathLike)):
+        default = Path(source).name
     else:
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise ImageError(name, "file not found") from None
-        except OSError as err:
-            raise ImageError(name, f"cannot be read ({err.strerror or err})") from None
-        if path.is_dir():
-            raise ImageError(name, "is a folder, not a photo")
+        default = getattr(source, "name", "upload")
+    name = safe_file_name(default if name is None else name)
+    if isinstance(source, PhotoFile):
+        data = source.data
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        size = memoryview(source).nbytes
         if size > max_bytes:
             raise ImageError(name, _too_large(size, max_bytes))
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        data = _read_path(Path(source), name, max_bytes)
+    else:
         try:
-            data = path.read_bytes()
+            data = source.read(max_bytes + 1)
         except OSError as err:
-            raise ImageError(name, f"cannot be read ({err.strerror or err})") from None
+            raise _unreadable(name, err) from None
     if len(data) == 0:
         raise ImageError(name, "empty file (0 bytes)")
     if len(data) > max_bytes:
         raise ImageError(name, f"file too large (over {max_bytes / 2**20:.0f} MB)")
-    return data
+    return source if isinstance(source, PhotoFile) and source.name == name else PhotoFile(name, data)
+
+
+def _read_path(path: Path, name: str, max_bytes: int) -> bytes:
+    try:
+        if path.is_dir():
+            raise ImageError(name, "is a folder, not a photo")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(name, _too_large(size, max_bytes))
+        with open(path, "rb") as fh:
+            # Bounded, in case the file grew since stat() or is not a regular file (a device, a pipe).
+            return fh.read(max_bytes + 1)
+    except OSError as err:
+        raise _unreadable(name, err) from None
+
+
+def _unreadable(name: str, err: OSError) -> ImageError:
+    if isinstance(err, FileNotFoundError):
+        return ImageError(name, "file not found")
+    return ImageError(name, f"cannot be read ({err.strerror or err})")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -150,15 +202,14 @@ def load_image(
 ) -> np.ndarray:
     """Load a photo as an ``(height, width, 3)`` uint8 RGB array, upright per its EXIF orientation.
 
-    source: a path, raw bytes (an upload) or a binary file object; name: what error messages call
-    the file (default: the path's file name, or "upload").
-    Raises :class:`ImageError` for anything that is not a usable photo: missing, empty, not an
-    image, truncated or corrupt, an unsupported format, or more than ``max_pixels`` pixels.
+    source: a path, raw bytes (an upload), a binary file object, or a :class:`PhotoFile` from
+    :func:`read_photo` (not read again); name: what error messages call the file (see read_photo).
+    Raises :class:`ImageError` for anything that is not a usable photo: missing, empty, over
+    ``max_bytes``, not an image, truncated or corrupt, an unsupported format, or more than
+    ``max_pixels`` pixels.
     """
-    if name is None:
-        name = Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
-    name = display_name(name)
-    data = _read_bytes(source, name, max_bytes)
+    photo = read_photo(source, name, max_bytes=max_bytes)
+    name, data = photo.name, photo.data
     try:
         with warnings.catch_warnings():
             # Pillow warns about odd EXIF and the like: noise for a user. Its own bomb check raises.

@@ -7,16 +7,13 @@ Classroom photos are held in memory only (as encodings, plus the pixels when ``k
 """
 from __future__ import annotations
 
-import hashlib
-import os
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from .faces import DetectorSettings, detect_faces, encode_faces
-from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, display_name, load_image
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, read_photo
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
 from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, MANUAL, PRESENT, REASSIGNED, REJECTED,
                       REVIEW_DECISIONS, STATUSES, Attendance, DetectedFaces, FaceResult, FaceReview, Photo,
@@ -60,51 +57,40 @@ class Session:
 
     def add_photo(self, source: ImageSource, name: str | None = None, progress: Progress | None = None,
                   fraction: tuple[float, float] = (0.0, 1.0)) -> Photo:
-        """Find and encode the faces of one photo; an unreadable photo is kept with its ``error``."""
-        if name is None:
-            name = str(source) if isinstance(source, (str, os.PathLike)) else "upload"
-        name = display_name(name)
+        """Find and encode the faces of one photo; an unreadable photo is kept with its ``error``.
+
+        source: a path, bytes, a binary file object or an :class:`images.PhotoFile` (read once, by
+        :func:`images.read_photo`); name: what the photo is called (default: its file name).
+        """
         lo, hi = fraction
 
-        def report(stage: str, f: float) -> None:
+        def report(shown: str, stage: str, f: float) -> None:
             if progress:
-                progress(name, stage, lo + (hi - lo) * f)
+                progress(shown, stage, lo + (hi - lo) * f)
 
-        report("loading", 0.0)
         try:
-            if isinstance(source, (str, os.PathLike)):
-                data = Path(source).read_bytes()
-            elif hasattr(source, "read"):
-                data = source.read()
-            else:
-                data = bytes(source)
-        except OSError as err:
-            reason = "file not found" if isinstance(err, FileNotFoundError) else f"cannot be read ({err.strerror or err})"
-            photo = Photo(name, DetectedFaces.empty(), error=f"{name}: {reason}")
-            self.photos.append(photo)
-            report("done", 1.0)
-            return photo
-        try:
-            image = load_image(data, name, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
+            file = read_photo(source, name, max_bytes=self.max_bytes)
+            report(file.name, "loading", 0.0)
+            image = load_image(file, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         except ImageError as err:
-            photo = Photo(name, DetectedFaces.empty(), error=str(err))
+            photo = Photo(err.file, DetectedFaces.empty(), error=str(err))
             self.photos.append(photo)
-            report("done", 1.0)
+            report(err.file, "done", 1.0)
             return photo
-        digest = hashlib.sha256(data).hexdigest()
-        report("detecting", 0.1)
+        report(file.name, "detecting", 0.1)
         boxes = detect_faces(image, self.detector.model, self.detector.min_face_size, self.detector.workers)
-        report("encoding", 0.7)
+        report(file.name, "encoding", 0.7)
         encodings = encode_faces(image, boxes, self.detector.jitters)
-        photo = Photo(name, DetectedFaces(boxes, encodings), (image.shape[1], image.shape[0]), digest,
+        photo = Photo(file.name, DetectedFaces(boxes, encodings), (image.shape[1], image.shape[0]), file.sha256,
                       image=image if self.keep_images else None)
         self.photos.append(photo)
-        report("matching", 0.95)
+        report(file.name, "matching", 0.95)
         return photo
 
     def add_photos(self, sources: Iterable[ImageSource | tuple[str, ImageSource]],
                    progress: Progress | None = None) -> list[Photo]:
-        """Add several photos (paths, or ``(name, bytes)`` pairs); a broken one does not stop the others."""
+        """Add several photos (paths, :class:`images.PhotoFile`, or ``(name, bytes)`` pairs); a broken one does
+        not stop the others."""
         items = [(s[0], s[1]) if isinstance(s, tuple) else (None, s) for s in sources]
         added = []
         for k, (name, source) in enumerate(items):

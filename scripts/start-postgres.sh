@@ -3,6 +3,8 @@
 # of stdout; progress goes to stderr). Idempotent: a server already running is reused.
 #
 #   export ATTENDANCE_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh)
+#   bash scripts/start-postgres.sh --started-file FILE   # also write "started" to FILE if this call started it
+#   bash scripts/start-postgres.sh --stop                # stop it (what `make test` does when it started it)
 #
 # Uses Debian's postgresql package (installed with apt-get when missing and run as root) and its own
 # cluster in $ATTENDANCE_PG_DIR (default /tmp/attendance-pg), on 127.0.0.1:$ATTENDANCE_PG_PORT
@@ -14,10 +16,23 @@ PORT=${ATTENDANCE_PG_PORT:-55432}
 ROLE=attendance
 DB=attendance_test
 log() { echo "start-postgres: $*" >&2; }
+STOP=""
+STARTED_FILE=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --stop) STOP=1 ;;
+        --started-file) STARTED_FILE=${2:?--started-file needs a file name}; shift ;;
+        *) log "unknown argument: $1 (use --stop or --started-file FILE)"; exit 2 ;;
+    esac
+    shift
+done
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 BIN=$(pg_bin)
+if [ -n "$STOP" ] && { [ -z "$BIN" ] || [ ! -x "$BIN/pg_ctl" ]; }; then
+    exit 0  # not installed: nothing to stop
+fi
 if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
     if [ "$(id -u)" != 0 ]; then
         log "PostgreSQL is not installed; run as root, or: apt-get install postgresql"
@@ -38,6 +53,14 @@ else
     as_owner() { "$@"; }
 fi
 
+if [ -n "$STOP" ]; then
+    if [ -f "$DIR/data/PG_VERSION" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
+        log "stopping the server on 127.0.0.1:$PORT"
+        as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w -t 60 stop >/dev/null
+    fi
+    exit 0
+fi
+
 mkdir -p "$DIR"
 chown "$OWNER" "$DIR"
 chmod 700 "$DIR"
@@ -49,6 +72,7 @@ if ! as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
     log "starting the server on 127.0.0.1:$PORT"
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
         -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+    if [ -n "$STARTED_FILE" ]; then echo started > "$STARTED_FILE"; fi
 fi
 
 psql_admin() { as_owner "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }

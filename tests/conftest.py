@@ -1,6 +1,8 @@
 """Shared fixtures: the demo class, the labelled development set, and a private data folder."""
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import shutil
 import socket
@@ -107,6 +109,21 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "attendance_data"
     monkeypatch.setenv("ATTENDANCE_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[str]:
+    """Names of the files opened from now on (by open(), Path.open or Path.read_bytes): reads are counted."""
+    names: list[str] = []
+    real = io.open
+
+    def spy(file, *args, **kwargs):
+        names.append(Path(str(file)).name)
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    monkeypatch.setattr(io, "open", spy)
+    return names
 
 
 # --- The dashboard (issue 4): a private copy of the demo class with a warm encoding cache. -------------

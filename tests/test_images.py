@@ -1,12 +1,14 @@
-"""Loading photos: EXIF rotation, every pixel format, and a clear message for every bad file."""
+"""Reading and loading photos: one reader, EXIF rotation, every pixel format, a clear message for every bad file."""
+import hashlib
 import io
+import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from attendance_core.faces import detect_faces
-from attendance_core.images import ImageError, load_image
+from attendance_core.images import ImageError, PhotoFile, load_image, read_photo, safe_file_name
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,50 @@ def test_truncated_jpeg_is_refused_even_after_face_recognition_is_imported(portr
     with pytest.raises(ImageError, match="truncated"):
         load_image(data[: len(data) // 2], "cut.jpg")
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True, "the other library's setting is restored"
+
+
+def test_read_photo_gives_the_name_bytes_and_sha256_of_a_path_bytes_or_file(demo_class):
+    path = demo_class / "sample_images" / "two_people.jpg"
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    with open(path, "rb") as fh:
+        files = [read_photo(path), read_photo(data, "two_people.jpg"), read_photo(memoryview(data), "two_people.jpg"),
+                 read_photo(fh)]
+    assert [(f.name, f.data, f.sha256) for f in files] == [("two_people.jpg", data, digest)] * 4
+    assert read_photo(data).name == "upload"
+    assert read_photo(data, "C:\\Users\\me\\class\n.jpg").name == "class.jpg"
+
+
+def test_a_photo_read_once_is_not_read_again(demo_class, opened):
+    file = read_photo(demo_class / "sample_images" / "two_people.jpg")
+    assert read_photo(file) is file
+    assert np.array_equal(load_image(file), load_image(file.data))
+    assert opened == ["two_people.jpg"]
+    assert read_photo(file, "renamed.jpg") == PhotoFile("renamed.jpg", file.data)
+
+
+def test_oversized_photo_file_is_refused_before_it_is_read(tmp_path, opened):
+    big = tmp_path / "big.jpg"
+    big.touch()
+    os.truncate(big, 3 * 2**20)  # sparse: 3 MB that take no room, and not opened by open()
+    with pytest.raises(ImageError, match=r"^big\.jpg: file too large \(3\.0 MB, the limit is 2 MB\)$"):
+        read_photo(big, max_bytes=2 * 2**20)
+    assert opened == []
+
+
+def test_a_file_object_is_read_no_further_than_the_limit():
+    stream = io.BytesIO(b"x" * 3 * 2**20)
+    with pytest.raises(ImageError, match=r"^upload: file too large \(over 1 MB\)$"):
+        read_photo(stream, max_bytes=2**20)
+    assert stream.tell() == 2**20 + 1
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("../../etc/passwd", "passwd"),
+    ("C:\\photos\\class.jpg", "class.jpg"),
+    ("bell\x07\nring.jpg", "bellring.jpg"),
+    ("", "photo"),
+    ("a" * 200 + ".jpg", "a" * 117 + "..."),
+])
+def test_safe_file_name_keeps_the_last_part_and_no_control_characters(name, shown):
+    assert safe_file_name(name) == shown

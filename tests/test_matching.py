@@ -3,8 +3,6 @@ import numpy as np
 import pytest
 
 from attendance_core.matching import assign, face_distances, student_distances
-from attendance_core.roster import Roster
-from attendance_core.session import Session
 
 
 def _first_match_wins(distances, tolerance):
@@ -92,33 +90,3 @@ def test_empty_inputs():
     assert assign(np.zeros((0, 3))) == []
     (m,) = assign(np.zeros((1, 0)))
     assert m.student is None and m.nearest is None
-
-
-def test_session_marks_present_if_found_in_any_photo():
-    rng = np.random.default_rng(3)
-    refs = _unit(rng, 3) * 0.5
-    roster = Roster.from_encodings({"Ada_Lovelace": refs[0], "Alan_Turing": refs[1], "Grace_Hopper": refs[2]})
-    from attendance_core.faces import DetectedFaces
-    from attendance_core.session import Photo
-
-    session = Session(roster, tolerance=0.3)
-    near = lambda i: refs[i] + 0.01  # noqa: E731
-    session.photos.append(Photo("front.jpg", DetectedFaces(np.array([[0, 10, 10, 0]]), near(0)[None])))
-    session.photos.append(Photo("back.jpg", DetectedFaces(np.array([[0, 10, 10, 0], [0, 30, 10, 20]]),
-                                                          np.stack([near(1), rng.normal(size=128)]))))
-    session.photos.append(Photo("broken.jpg", DetectedFaces.empty(), error="broken.jpg: not an image"))
-    result = session.result()
-    assert result.present == ["Ada_Lovelace", "Alan_Turing"]
-    assert result.absent == ["Grace_Hopper"]
-    assert len(result.unknown_faces) == 1
-    assert result.to_dict()["photos"][2]["error"] == "broken.jpg: not an image"
-    # A correction by hand wins over the automatic result and says so.
-    session.correct("Grace_Hopper", "excused")
-    graced = {s.id: s for s in session.result().students}["Grace_Hopper"]
-    assert graced.status == "excused" and graced.source == "manual" and graced.automatic_status == "absent"
-    # A stricter tolerance re-matches without detection: nobody is close enough any more.
-    assert session.result(tolerance=0.001).present == []
-    with pytest.raises(KeyError):
-        session.correct("Nobody", "present")
-    with pytest.raises(ValueError):
-        session.correct("Ada_Lovelace", "late")

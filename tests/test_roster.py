@@ -7,8 +7,6 @@ import pytest
 from PIL import Image
 
 from attendance_core import roster as roster_mod
-from attendance_core.encoding_cache import EncodingCache
-from attendance_core.faces import DetectorSettings
 from attendance_core.roster import display_name, forget_student, load_roster
 
 
@@ -92,34 +90,6 @@ def test_changed_photo_is_encoded_again(class_folder, demo_class, tmp_path, monk
     monkeypatch.setattr(roster_mod, "_reference_faces", lambda p: seen.append(p.name) or real(p))
     load_roster(class_folder, cache_dir=cache)
     assert seen == ["Alex_Lacamoire.jpg"]
-
-
-def test_corrupt_cache_is_rebuilt_not_fatal(class_folder, tmp_path):
-    cache = tmp_path / "cache"
-    load_roster(class_folder, cache_dir=cache)
-    (cache_file,) = cache.glob("encodings-*.json")
-    cache_file.write_text(cache_file.read_text()[:100])  # as if a crash cut it short
-    r = load_roster(class_folder, cache_dir=cache)
-    assert len(r.reference_encodings) == 9
-    json.loads(cache_file.read_text())  # rewritten whole
-
-
-def test_interrupted_cache_write_leaves_the_old_cache(class_folder, tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    load_roster(class_folder, cache_dir=cache)
-    (cache_file,) = cache.glob("encodings-*.json")
-    before = cache_file.read_bytes()
-    c = EncodingCache(cache, DetectorSettings().key())
-    c.put("f" * 64, c.get(next(iter(c._faces))))
-
-    def crash(*a, **k):
-        raise OSError("disk full")
-
-    monkeypatch.setattr("attendance_core.files.os.replace", crash)
-    with pytest.raises(OSError):
-        c.save()
-    assert cache_file.read_bytes() == before
-    assert not list(cache.glob(".encodings-*.tmp")), "no temporary file left behind"
 
 
 def test_forget_student_deletes_encodings_and_optionally_photos(class_folder, tmp_path):
