@@ -208,6 +208,7 @@ class DashboardPageHandler(TornadoVoilaHandler):
         if path:  # Voilà redirects other paths to /voila/files/: no kernel
             return await super().get(path)
         user = self.current_user.username
+        guard.quota.keep_only(self.kernel_manager.list_kernel_ids())  # kernels shut down since the last sweep
         reservation, cap = guard.quota.reserve(user)
         if reservation is None:
             if cap == "user":
