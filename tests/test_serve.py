@@ -65,8 +65,8 @@ def lay_out_class(root: Path, demo_encoding_cache: Path) -> Path:
     return root
 
 
-def start_server(root: Path, env: dict[str, str], args: list[str] = ()) -> SimpleNamespace:
-    port = free_port()
+def start_server(root: Path, env: dict[str, str], args: list[str] = (), port: int | None = None) -> SimpleNamespace:
+    port = port or free_port()
     log = root / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(attendance_command() + ["serve", "--port", str(port), *args], cwd=root, env=env,
