@@ -251,7 +251,7 @@ def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
     for name in ("tolerance", "ambiguity_margin", "detector", "min_face_size", "jitters", "workers",
                  "roster_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
-                 "save_uploads", "idle_kernel_minutes"):
+                 "save_uploads", "idle_kernel_minutes", "max_kernels", "max_kernels_per_user"):
         print(f"{name} = {getattr(settings, name)}", file=out)
     print(f"password_hash = {'(set)' if settings.password_hash else '(not set)'}", file=out)
     print(f"database_url = {settings.resolved_database_url()}", file=out)

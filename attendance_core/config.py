@@ -48,6 +48,8 @@ class Settings:
     # The dashboard server (`attendance serve`):
     password_hash: str = ""  # argon2 hash of the dashboard password (`attendance serve --set-password`)
     idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
+    max_kernels: int = 10  # dashboard pages (kernels, ~200-600 MB each) open at once, all users together
+    max_kernels_per_user: int = 3  # dashboard pages open at once for one login (one browser)
     source: str = field(default="defaults", compare=False)
 
     @property
@@ -121,6 +123,11 @@ def _validated(s: Settings) -> Settings:
     if not 0 <= s.idle_kernel_minutes <= 7 * 24 * 60:
         raise ConfigError(f"idle_kernel_minutes must be between 0 (never) and 10080 (a week), "
                           f"not {s.idle_kernel_minutes}")
+    if not 1 <= s.max_kernels <= 1000:
+        raise ConfigError(f"max_kernels must be between 1 and 1000, not {s.max_kernels}")
+    if not 1 <= s.max_kernels_per_user <= s.max_kernels:
+        raise ConfigError(f"max_kernels_per_user must be between 1 and max_kernels ({s.max_kernels}), "
+                          f"not {s.max_kernels_per_user}")
     if s.password_hash and not s.password_hash.startswith("argon2:"):
         # A plain password here would be readable by anyone who can read the file or the environment.
         raise ConfigError("password_hash must be a hashed password starting with 'argon2:' "

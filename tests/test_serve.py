@@ -6,7 +6,8 @@ copy of the demo class, and real HTTP and websocket requests are sent to them on
   kernel API and the kernel websocket refused;
 - with the token, or the password typed into the login form (with its XSRF cookie): the page;
 - a public address without a login configured: the command refuses to start;
-- an idle dashboard page's kernel is culled (a server with a 6-second idle limit).
+- an idle dashboard page's kernel is culled (a server with a 6-second idle limit);
+- `?template=` refused at once, `/logout` working, no token or password in the log.
 """
 from __future__ import annotations
 
@@ -64,8 +65,8 @@ def lay_out_class(root: Path, demo_encoding_cache: Path) -> Path:
     return root
 
 
-def start_server(root: Path, env: dict[str, str], args: list[str] = ()) -> SimpleNamespace:
-    port = free_port()
+def start_server(root: Path, env: dict[str, str], args: list[str] = (), port: int | None = None) -> SimpleNamespace:
+    port = port or free_port()
     log = root / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(attendance_command() + ["serve", "--port", str(port), *args], cwd=root, env=env,
@@ -216,9 +217,9 @@ def test_set_password_stores_an_argon2_hash_readable_by_its_owner_only(tmp_path)
     from jupyter_server.auth import passwd_check
 
     assert passwd_check(text.strip(), PASSWORD) and not passwd_check(text.strip(), "wrong password")
-    # Too short a password is refused and keeps the old hash.
-    done = run_attendance(["serve", "--set-password"], env, tmp_path, stdin="short\n")
-    assert done.returncode == 2 and "at least 8 characters" in done.stderr
+    # Too short a password (11 characters) is refused and keeps the old hash.
+    done = run_attendance(["serve", "--set-password"], env, tmp_path, stdin="elevenchars\n")
+    assert done.returncode == 2 and "at least 12 characters" in done.stderr
     assert path.read_text() == text
 
 
@@ -263,6 +264,19 @@ def test_configuration_hides_tracebacks_sources_and_files_and_culls_idle_pages(t
     culling = config["MappingKernelManager"]
     assert culling["cull_idle_timeout"] == 30 * 60 and culling["cull_connected"] is True
     assert 0 < culling["cull_interval"] <= 300
+    # The template is ours (no CDN asset), and a request cannot switch it.
+    assert config["VoilaConfiguration"]["template"] == "attendance"
+    assert config["VoilaConfiguration"]["allow_template_override"] == "NO"
+    assert config["VoilaConfiguration"]["allow_theme_override"] == "NO"
+    assert config["AttendanceVoila"] == {"max_kernels": 10, "max_kernels_per_user": 3}
+    # With a login, the Host check is the login's job (a reverse proxy may forward its own name) ...
+    assert voila["tornado_settings"]["allow_remote_access"] is True
+    # ... without one, only this machine's names are answered.
+    done = run_attendance(["serve", "--print-config"], clean_env(tmp_path, ATTENDANCE_MAX_KERNELS="4"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    assert config["Voila"]["tornado_settings"]["allow_remote_access"] is False
+    assert config["AttendanceVoila"]["max_kernels"] == 4
 
 
 def test_the_machines_jupyter_config_cannot_loosen_the_server(tmp_path):
@@ -282,6 +296,7 @@ def test_the_machines_jupyter_config_cannot_loosen_the_server(tmp_path):
     env = server_environment(settings, private)
     assert env["JUPYTER_CONFIG_DIR"] == str(private) and env["JUPYTER_NO_CONFIG"] == "1"
     assert "ATTENDANCE_TOKEN" not in env and "JUPYTER_CONFIG_PATH" not in env
+    assert not list(private.iterdir()), "nothing is written to the private folder: the login goes through a pipe"
 
 
 # --- Real requests against a served dashboard -------------------------------------------------------
@@ -342,10 +357,50 @@ def test_the_kernel_api_and_websocket_refuse_requests_without_credentials(token_
     assert websocket_status(channels, {**origin, **auth}) == 101
     # A page of another site cannot open the kernel websocket with a logged-in browser's cookie.
     browser = Client(token_server.url)
-    assert browser.request(f"?token={token_server.token}")[0] == 200
+    status, _, page = browser.request(f"?token={token_server.token}")
+    assert status == 200
+    channels = f"ws://127.0.0.1:{token_server.port}/api/kernels/{kernel_id_of(page)}/channels"
     cookie = {"Cookie": browser.cookie_header()}
     assert websocket_status(channels, {**origin, **cookie}) == 101
     assert websocket_status(channels, {"Origin": "http://evil.example", **cookie}) == 403
+
+
+@pytest.mark.parametrize("query", ["template=base", "template=nonexist", "theme=dark"])
+def test_a_template_or_theme_override_is_refused_at_once_without_a_kernel(token_server, query):
+    before = kernels_started(token_server.log)
+    client = Client(token_server.url)
+    started = time.monotonic()
+    status, _, body = client.request(f"?{query}", headers={"Authorization": f"token {token_server.token}"})
+    assert status == 400 and "own template" in body, (status, body[:300])
+    assert time.monotonic() - started < 10, "the override was not answered at once"
+    time.sleep(1)
+    assert kernels_started(token_server.log) == before, "a kernel was started for a refused page"
+
+
+def test_logout_answers_and_ends_the_login(password_server):
+    client = Client(password_server.url)
+    assert client.log_in(PASSWORD)[0] == 302
+    assert client.request("voila/api/shutdown/00000000-0000-0000-0000-000000000000",
+                          data={"_xsrf": client.cookie("_xsrf")})[0] == 404  # logged in: a 404, not a 403
+    status, _, body = client.request("logout")
+    assert status == 200 and "Successfully logged out" in body, (status, body[:300])
+    status, headers, _ = client.request("")
+    assert status == 302 and headers["Location"].startswith("/login")
+
+
+def test_tokens_and_passwords_never_reach_the_log(token_server, password_server):
+    token = token_server.token
+    client = Client(token_server.url)
+    assert client.request(f"voila/static/x.js?token={token}")[0] in (403, 404)  # an error status, logged
+    assert client.request(f"voila/static/x.js?a=1&token={token}&b=2")[0] in (403, 404)
+    assert client.request(f"nothing/here?token={token}")[0] in (302, 403, 404)
+    assert client.request(f"?token={token}")[0] == 200
+    typed = Client(password_server.url)
+    assert typed.log_in("wrong " + PASSWORD)[0] == 401
+    time.sleep(1)
+    assert "x.js" in token_server.log.read_text(), "the request was not logged at all"
+    assert token not in token_server.log.read_text()
+    assert PASSWORD not in password_server.log.read_text()
 
 
 def test_the_login_form_needs_the_password_and_its_xsrf_cookie(password_server):
@@ -410,6 +465,8 @@ def test_a_failing_cell_shows_no_traceback_and_no_source(tmp_path):
     ("max_files_per_upload", "0", "max_files_per_upload must be between 1 and 500"),
     ("max_upload_mb", "0", "max_upload_mb must be between 1 and 1000"),
     ("idle_kernel_minutes", "-5", "idle_kernel_minutes must be between 0"),
+    ("max_kernels", "0", "max_kernels must be between 1 and 1000"),
+    ("max_kernels_per_user", "11", "max_kernels_per_user must be between 1 and max_kernels (10)"),
     ("save_uploads", "maybe", "setting 'save_uploads' must be a bool"),
     ("password_hash", "sha1:abc:def", "must be a hashed password starting with 'argon2:'"),
 ])

@@ -174,5 +174,33 @@ def test_hostile_upload_in_the_browser_gets_a_message_per_file_and_the_rest_is_m
     assert files_in(served.root) == before
 
 
+def test_every_request_of_the_login_and_dashboard_pages_goes_to_the_server_itself(browser, served):
+    """No CDN: Font Awesome and every other asset come from the dashboard server (a school network
+    without internet gets the same page, and no third party learns that the dashboard is open)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        log_in(page, served)
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        page.click(".p-TabBar-tab:has-text('Roster'), .lm-TabBar-tab:has-text('Roster')")
+        page.wait_for_selector("text=Add student", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=TIMEOUT_MS)
+        icon_font = page.evaluate("() => getComputedStyle(document.querySelector('.widget-button i.fa')).fontFamily")
+        loaded = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+        page.goto(served.url + "logout", timeout=TIMEOUT_MS)
+    finally:
+        context.close()
+    local = served.url.rstrip("/")
+    foreign = sorted({url for url in requested if not url.startswith((local + "/", "data:", "blob:"))})
+    assert foreign == [], f"requests to other hosts: {foreign}"
+    assert any("/voila/" in url for url in requested) and len(requested) > 10, requested
+    # The buttons' icons are drawn with Font Awesome, served by the dashboard server.
+    assert "Font Awesome" in icon_font and any("Font Awesome" in family for family in loaded), (icon_font, loaded)
+    assert any(url.endswith((".woff", ".woff2", ".ttf")) for url in requested), "no icon font was loaded"
+
+
 def files_in(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".log")}

@@ -1,23 +1,28 @@
 """Serve the dashboard on a shared (school) server: Voilà behind Jupyter's own login, with limits.
 
-``attendance serve`` runs Voilà on ``notebooks/attendance_dashboard.ipynb`` with a configuration
-written here, in a private folder, so that nothing on the machine can loosen it:
+``attendance serve`` runs Voilà (:mod:`.hooks`) on ``notebooks/attendance_dashboard.ipynb`` with a
+configuration built here, and a private, empty Jupyter configuration folder, so that nothing on the
+machine can loosen it:
 
 - a login: a hashed password (``password_hash``, or the file written by ``--set-password``) and/or
   a token (``$ATTENDANCE_TOKEN``), checked by jupyter_server's ``PasswordIdentityProvider``; every
   page, kernel and websocket needs it. Without either, only a loopback address (127.0.0.1) is served;
 - a websocket message limit matched to the upload limits (a whole upload travels in one message);
-- idle dashboard pages (kernels) closed after ``idle_kernel_minutes``;
-- no tracebacks and no notebook source shown, no files served from the notebook folder.
+- idle dashboard pages (kernels) closed after ``idle_kernel_minutes``, closed pages' kernels within
+  seconds, at most ``max_kernels_per_user`` and ``max_kernels`` at once; failed logins limited
+  (:mod:`.limits`);
+- without a login, only requests naming this machine (``Host``) are answered (DNS rebinding);
+- no tracebacks, no notebook source, no files from the notebook folder, no asset from another site.
 
-Secrets never go on the command line (other users could read them with ``ps``): they are in a
-``voila.json`` readable by its owner only, deleted when the server stops.
+Secrets never go on the command line (other users could read them with ``ps``) nor into a file: the
+configuration reaches Voilà through a pipe. Voilà dies with ``attendance serve``, even by ``kill -9``.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,17 +33,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import ConfigError, Settings
-from .files import write_atomic
+from ..config import ConfigError, Settings
+from ..files import write_atomic
 
 #: The dashboard notebook, next to the package in the project folder.
-DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "attendance_dashboard.ipynb"
+DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "attendance_dashboard.ipynb"
+#: Jupyter data folder holding the dashboard's Voilà template ("attendance": lab, with no CDN asset).
+TEMPLATES = Path(__file__).resolve().parent / "jupyter"
+TEMPLATE = "attendance"
+#: The private Jupyter configuration folder of a running server: the pid of `attendance serve` in its name.
+CONFIG_DIR_PREFIX = "attendance-serve-"
+#: The pid of `attendance serve`, in Voilà's environment: Voilà stops when that process is gone.
+PARENT_ENV = "ATTENDANCE_SERVE_PARENT"
 DEFAULT_IP = "127.0.0.1"
 DEFAULT_PORT = 8866
 TOKEN_ENV = "ATTENDANCE_TOKEN"
 #: Where ``attendance serve --set-password`` keeps the password hash, inside the data folder.
 PASSWORD_FILE = "dashboard-password"
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 12
 MIN_TOKEN_LENGTH = 16
 #: Room for the widget protocol around the photos of one upload (names, headers, offsets).
 MESSAGE_OVERHEAD = 2**20
@@ -159,6 +171,11 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
         "open_browser": False,
         "token": token or None,
         "tornado_settings": {
+            # Without a login, a request must name this machine: a page of another site whose name is
+            # rebound to 127.0.0.1 (DNS rebinding) gets 403. With a login it cannot pass the login, and
+            # a reverse proxy may forward its own name.
+            "allow_remote_access": bool(hashed or token),
+            "local_hostnames": ["localhost"],
             "websocket_max_message_size": websocket_limit(settings),
             "xsrf_cookies": True,
             "cookie_options": {"httponly": True, "samesite": "Lax"},
@@ -173,6 +190,14 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
             # /voila/files/ is served without a login; nothing from the project folder goes out through it.
             "file_allowlist": [],
             "preheat_kernel": False,
+            "template": TEMPLATE,
+            # ?template= and ?theme= are refused (hooks); not even the notebook may switch them.
+            "allow_template_override": "NO",
+            "allow_theme_override": "NO",
+        },
+        "AttendanceVoila": {
+            "max_kernels": settings.max_kernels,
+            "max_kernels_per_user": settings.max_kernels_per_user,
         },
         "PasswordIdentityProvider": {
             "hashed_password": hashed,
@@ -199,38 +224,85 @@ def server_environment(settings: Settings, config_dir: Path) -> dict[str, str]:
     env.update(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_NO_CONFIG="1",
                # The kernel starts in the notebook's folder: give it the same settings as this command.
                ATTENDANCE_ROSTER_DIR=str(settings.roster_dir.resolve()),
-               ATTENDANCE_DATA_DIR=str(settings.data_dir.resolve()))
+               ATTENDANCE_DATA_DIR=str(settings.data_dir.resolve()),
+               JUPYTER_PATH=str(TEMPLATES))
     if settings.source != "defaults":
         env["ATTENDANCE_CONFIG"] = str(Path(settings.source).resolve())
     return env
 
 
 def voila_command(plan: ServerPlan, config_dir: Path) -> list[str]:
-    """The Voilà command line: the notebook and the private config folder (no secrets)."""
-    return [sys.executable, "-m", "voila", str(plan.notebook), f"--Voila.config_file_paths={config_dir}"]
+    """The Voilà command line: the notebook and the private config folder (no secrets: they go on stdin)."""
+    return [sys.executable, "-m", "attendance_core.server.hooks", str(plan.notebook),
+            f"--Voila.config_file_paths={config_dir}"]
 
 
-def write_voila_config(plan: ServerPlan, config_dir: Path) -> Path:
-    """Write ``voila.json`` (it holds the login) readable by its owner only."""
-    path = config_dir / "voila.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(plan.voila_config, fh, indent=1)
-    return path
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _named_by_a_process(folder: Path) -> bool:
+    """True if a running process has ``folder`` on its command line (or if that cannot be known)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    needle = str(folder).encode()
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def remove_stale_config_dirs(temp_dir: Path | None = None) -> list[Path]:
+    """Delete this user's private config folders left by servers that died (``kill -9``); returns them.
+
+    Earlier versions kept the password hash or token there, in a ``voila.json``.
+    """
+    removed = []
+    for folder in Path(temp_dir or tempfile.gettempdir()).glob(CONFIG_DIR_PREFIX + "*"):
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if not folder.is_dir() or folder.is_symlink() or info.st_uid != os.getuid():
+            continue
+        owner = re.match(rf"{CONFIG_DIR_PREFIX}(\d+)-", folder.name)
+        if (_alive(int(owner.group(1))) if owner else _named_by_a_process(folder)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def serve(settings: Settings, plan: ServerPlan, log: Callable[[str], None] = print) -> int:
     """Run Voilà as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
-    config_dir = Path(tempfile.mkdtemp(prefix="attendance-serve-"))  # mode 0700
+    for stale in remove_stale_config_dirs():
+        log(f"removed {stale}, left by a server that did not stop cleanly")
+    config_dir = Path(tempfile.mkdtemp(prefix=f"{CONFIG_DIR_PREFIX}{os.getpid()}-"))  # mode 0700, empty
     try:
-        write_voila_config(plan, config_dir)
         env = server_environment(settings, config_dir)
+        env[PARENT_ENV] = str(os.getpid())
         log(f"Smart Attendance dashboard: {plan.url}  (login: {plan.login}; Ctrl+C stops it)")
         if plan.login == "none":
             log("warning: no login is configured; anyone who can use this computer can open the dashboard.")
         elif not is_loopback(plan.ip):
             log("note: this is plain HTTP; on a network, put it behind an HTTPS reverse proxy (see README).")
-        proc = subprocess.Popen(voila_command(plan, config_dir), env=env, cwd=plan.notebook.parent)
+        proc = subprocess.Popen(voila_command(plan, config_dir), env=env, cwd=plan.notebook.parent,
+                                stdin=subprocess.PIPE)
+        try:
+            proc.stdin.write(json.dumps(plan.voila_config).encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # Voilà exited at once; its exit code says so below
 
         def forward(signum, frame):
             if proc.poll() is None:

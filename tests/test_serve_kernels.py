@@ -1,0 +1,108 @@
+"""Kernels of the served dashboard are given back: a closed page frees its kernel, and there is a cap.
+
+Every dashboard page has its own kernel (200-600 MB). A page sends Voilà's shutdown call when it is
+closed (``beforeunload``: a POST with its ``_xsrf`` cookie), and that call must work in every login
+mode: none, a ``?token=`` link, the password form. A page whose websocket closed without the call is
+shut down within seconds too. ``max_kernels_per_user`` and ``max_kernels`` cap the kernels, with a
+page saying which limit was reached, and no kernel started for it.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_serve import (PASSWORD, Client, clean_env, kernel_id_of, kernels_started, lay_out_class, run_attendance,
+                        start_server, stop_server, websocket_status)
+
+
+@pytest.fixture(scope="module")
+def unguarded(demo_class, demo_encoding_cache, tmp_path_factory):
+    """No login (127.0.0.1), as `make dashboard` runs it."""
+    root = lay_out_class(tmp_path_factory.mktemp("serve-kernels-none"), demo_encoding_cache)
+    server = start_server(root, clean_env(root))
+    try:
+        yield server
+    finally:
+        stop_server(server.proc)
+
+
+@pytest.fixture(scope="module")
+def capped(demo_class, demo_encoding_cache, tmp_path_factory):
+    """A password and a token; at most 2 dashboards open, 1 per login."""
+    root = lay_out_class(tmp_path_factory.mktemp("serve-kernels-capped"), demo_encoding_cache)
+    env = clean_env(root, ATTENDANCE_MAX_KERNELS="2", ATTENDANCE_MAX_KERNELS_PER_USER="1")
+    done = run_attendance(["serve", "--set-password"], env, root, stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    env["ATTENDANCE_TOKEN"] = token = "t" * 8 + "0123456789abcdef"
+    server = start_server(root, env)
+    server.token = token
+    try:
+        yield server
+    finally:
+        stop_server(server.proc)
+
+
+def open_page(client: Client, server, mode: str) -> str:
+    """Open the dashboard as a browser would in ``mode``; returns its kernel id."""
+    if mode == "token link":
+        status, _, page = client.request(f"?token={server.token}")
+    else:
+        if mode == "password":
+            assert client.log_in(PASSWORD)[0] == 302
+        status, _, page = client.request("")
+    assert status == 200, (mode, status)
+    return kernel_id_of(page)
+
+
+def close_page(client: Client, server, kernel: str) -> int:
+    """What Voilà's page does on unload: POST the shutdown call with its _xsrf cookie (sendBeacon)."""
+    xsrf = client.cookie("_xsrf")
+    assert xsrf, "the dashboard page set no _xsrf cookie for its shutdown call"
+    return client.request(f"voila/api/shutdown/{kernel}", data={"_xsrf": xsrf},
+                          headers={"Origin": server.url.rstrip("/")})[0]
+
+
+@pytest.mark.parametrize("mode", ["none", "token link", "password"])
+def test_a_closed_page_frees_its_kernel_in_every_login_mode(mode, unguarded, capped):
+    server = unguarded if mode == "none" else capped
+    client = Client(server.url)
+    kernel = open_page(client, server, mode)
+    assert client.request(f"api/kernels/{kernel}")[0] == 200
+    assert close_page(client, server, kernel) == 204
+    assert client.request(f"api/kernels/{kernel}")[0] == 404
+    assert f"Kernel {kernel} shut down: its page was closed" in server.log.read_text()
+
+
+def test_a_page_whose_websocket_closed_is_shut_down_within_seconds(unguarded):
+    client = Client(unguarded.url)
+    kernel = open_page(client, unguarded, "none")
+    channels = f"ws://127.0.0.1:{unguarded.port}/api/kernels/{kernel}/channels"
+    assert websocket_status(channels, {"Origin": unguarded.url.rstrip("/"), "Cookie": client.cookie_header()}) == 101
+    closed = time.monotonic()
+    while client.request(f"api/kernels/{kernel}")[0] == 200:
+        assert time.monotonic() - closed < 30, "the kernel of a closed page is still there after 30 s"
+        time.sleep(1)
+    assert time.monotonic() - closed >= 5, "shut down before the grace period for a reconnecting page"
+    assert f"Kernel {kernel} shut down: its page was closed" in unguarded.log.read_text()
+
+
+def test_kernel_caps_answer_with_a_page_and_start_no_kernel(capped):
+    before = kernels_started(capped.log)
+    a, b, c = Client(capped.url), Client(capped.url), Client(capped.url)
+    kernel_a = open_page(a, capped, "token link")
+    status, headers, body = a.request("")  # a second tab of the same login
+    assert status == 503 and "max_kernels_per_user" in body and headers["Retry-After"]
+    kernel_b = open_page(b, capped, "password")
+    status, _, body = c.request(f"?token={capped.token}")  # a third person: the server is full
+    assert status == 503 and "The server is busy" in body and "max_kernels" in body
+    time.sleep(1)
+    assert kernels_started(capped.log) == before + 2
+    log = capped.log.read_text()
+    assert "Dashboard page refused" in log and "(max_kernels_per_user)" in log and "(max_kernels)" in log
+    # One login cannot shut down another's page; closing one's own page frees a place.
+    assert close_page(b, capped, kernel_a) == 403
+    assert close_page(a, capped, kernel_a) == 204
+    kernel_c = open_page(c, capped, "token link")
+    for client, kernel in ((b, kernel_b), (c, kernel_c)):
+        assert close_page(client, capped, kernel) == 204
