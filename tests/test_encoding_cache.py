@@ -167,3 +167,15 @@ def test_interrupted_cache_write_leaves_the_old_cache(one_student, monkeypatch, 
     assert c.get("f" * 64) is not None  # still in memory
     monkeypatch.undo()
     assert c.save() is True and EncodingCache(cache, DetectorSettings().key()).get("f" * 64) is not None
+
+
+def test_dashboard_builds_over_an_empty_list_cache(app_settings, caplog):
+    from attendance_core.app.state import DashboardState
+
+    path = cache_file(app_settings.cache_dir)
+    path.write_text("[]")
+    caplog.set_level(logging.WARNING)
+    state = DashboardState(app_settings)
+    assert state.roster_error is None and len(state.roster) == 5
+    assert all(s.usable for s in state.roster.students)
+    assert len(warnings_about(caplog, path)) == 1
