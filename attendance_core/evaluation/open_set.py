@@ -120,7 +120,8 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
     """The open-set numbers of some outcomes.
 
     strangers / students: scored faces of people out of / in the roster; false_present: strangers
-    matched to a student; per_1000: the same per 1,000 stranger faces; wrong_student: students
+    matched to a student; per_1000: the same per 1,000 stranger faces (unflagged_per_1000: those not
+    flagged for a check); wrong_student: students
     matched to another student; recall: students' faces matched to the right student; checked: share
     of all faces flagged; true_checked: share of right matches flagged; bad_checked: share of false
     presents and wrong students flagged; bad_unflagged: how many were not; bad_distances: theirs.
@@ -135,6 +136,7 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
         "strangers": len(strangers), "students": len(students),
         "false_present": len(false_present),
         "per_1000": 1000 * len(false_present) / max(1, len(strangers)),
+        "unflagged_per_1000": 1000 * sum(not o.check for o in false_present) / max(1, len(strangers)),
         "wrong_student": len(wrong),
         "recall": len(right) / max(1, len(students)),
         "checked": sum(o.check for o in outcomes if o.student is not None) / max(1, len(outcomes)),
