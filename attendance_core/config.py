@@ -114,9 +114,8 @@ def _validated(s: Settings) -> Settings:
         raise ConfigError(f"jitters must be between 0 and 100, not {s.jitters}")
     if s.ambiguity_margin < 0:
         raise ConfigError(f"ambiguity_margin must be 0 or more, not {s.ambiguity_margin}")
-    if not 0 <= s.check_band < s.tolerance:
-        raise ConfigError(f"check_band must be 0 (no check) or more, and below the tolerance ({s.tolerance}), "
-                          f"not {s.check_band}")
+    if not 0 <= s.check_band <= 0.3:
+        raise ConfigError(f"check_band must be between 0 (no check) and 0.3 (typical 0.04), not {s.check_band}")
     if not 1 <= s.max_upload_mb <= 1000:
         raise ConfigError(f"max_upload_mb must be between 1 and 1000 (MB per photo), not {s.max_upload_mb}")
     if s.max_pixels < 1:
