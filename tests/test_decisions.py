@@ -133,3 +133,18 @@ def test_check_band_setting_is_read_and_validated(tmp_path, monkeypatch):
         load_settings(check_band=0.5)
     # A strict tolerance on the command line does not clash with the band: everything matched is flagged.
     assert load_settings(tolerance=0.01).check_band == 0.05
+
+
+def test_cli_table_marks_the_students_to_check(roster):
+    import io
+
+    from attendance_core.cli import _print_table
+
+    result = session_of(roster, [face_at(axis(1, 1.0), 0.57), face_at(axis(0, 0.2), 0.1, 51)]).result()
+    out = io.StringIO()
+    _print_table(result, out)
+    text = out.getvalue()
+    assert "1 to check before trusting" in text
+    grace = next(line for line in text.splitlines() if line.startswith("Grace Hopper"))
+    ada = next(line for line in text.splitlines() if line.startswith("Ada Lovelace"))
+    assert "CHECK: close to the limit: 0.57 (tolerance 0.58)" in grace and "CHECK" not in ada

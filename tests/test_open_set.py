@@ -84,3 +84,19 @@ def test_dev_set_strangers_at_default_settings_are_rare_and_all_flagged():
     s = ev.summarise([o for f in folds for o in ev.mark_fold(f, DecisionRules())])
     assert s["strangers"] >= 150 and s["per_1000"] <= 5 and s["bad_unflagged"] == 0
     assert s["recall"] >= 0.99
+
+
+def test_per_student_tolerance_is_lowered_under_the_nearest_other_student():
+    from attendance_core.matching import assign
+    from attendance_core.roster import Roster
+
+    a, b, c = np.zeros(128), np.zeros(128), np.zeros(128)
+    b[0], c[1] = 0.5, 2.0  # Ben is 0.5 from Ann; Cat is far from both
+    roster = Roster.from_encodings({"Ann": a, "Ben": b, "Cat": c})
+    tol = ev.per_student_tolerances(roster, 0.58, margin=0.05)
+    assert tol == pytest.approx([0.45, 0.45, 0.58])
+    assert ev.closest_pair_distance(roster) == pytest.approx(0.5)
+    # A face 0.5 from Ann: inside 0.58, outside Ann's own 0.45; a face 0.5 from Cat: inside hers.
+    distances = np.array([[0.5, 0.71, 2.06], [2.06, 2.02, 0.5]])
+    assert [m.student for m in assign(distances, tol)] == [None, 2]
+    assert [m.student for m in assign(distances, 0.58)] == [0, 2]

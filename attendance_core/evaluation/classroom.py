@@ -16,7 +16,10 @@ from ..matching import DEFAULT_AMBIGUITY_MARGIN, assign, student_distances
 from ..roster import Roster
 from .labelled import LabelledClass
 
-__all__ = ["ClassroomPhoto", "read_classroom_photos", "make_classroom_photos", "EvaluatedPhoto", "evaluate_photos", "PhotoScore", "marked_present", "score_photo", "precision_recall_f1", "attendance_scores", "photo_scores", "per_photo_table", "best_tolerance", "MatchError", "attendance_errors", "error_crops", "compare_detectors", "TOLERANCES", "ATTENDANCE_FILE"]
+__all__ = ["ClassroomPhoto", "read_classroom_photos", "make_classroom_photos", "EvaluatedPhoto", "evaluate_photos",
+           "PhotoScore", "marked_present", "score_photo", "precision_recall_f1", "attendance_scores",
+           "photo_scores", "per_photo_table", "best_tolerance", "MatchError", "attendance_errors",
+           "error_crops", "compare_detectors", "TOLERANCES", "ATTENDANCE_FILE"]
 
 #: Tolerances swept by the notebooks.
 TOLERANCES = np.round(np.arange(0.30, 0.801, 0.01), 2)

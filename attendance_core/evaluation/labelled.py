@@ -14,7 +14,8 @@ from ..faces import DetectorSettings, encode_faces
 from ..images import load_image
 from ..roster import ReferencePhoto, Roster, Student, display_name, roster_entries
 
-__all__ = ["project_root", "devdata_dir", "LabelledPhoto", "read_labelled_photos", "LabelledFaces", "encode_labelled_photos", "load_labelled_faces", "LabelledClass", "split_class", "LABELS_FILE"]
+__all__ = ["project_root", "devdata_dir", "LabelledPhoto", "read_labelled_photos", "LabelledFaces",
+           "encode_labelled_photos", "load_labelled_faces", "LabelledClass", "split_class", "LABELS_FILE"]
 
 LABELS_FILE = "labels.csv"
 

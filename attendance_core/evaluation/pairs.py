@@ -11,7 +11,9 @@ from ..matching import face_distances
 from ..roster import Roster
 from .labelled import LabelledFaces
 
-__all__ = ["pair_distances", "labelled_pair_distances", "rates_at", "RocCurve", "roc_curve", "equal_error_rate", "tolerance_for_false_match_rate", "Recommendation", "recommend_tolerance", "pair_table", "StudentPair", "closest_student_pairs", "DEFAULT_MAX_FALSE_MATCH_RATE", "TOLERANCE_STEP"]
+__all__ = ["pair_distances", "labelled_pair_distances", "rates_at", "RocCurve", "roc_curve", "equal_error_rate",
+           "tolerance_for_false_match_rate", "Recommendation", "recommend_tolerance", "pair_table",
+           "StudentPair", "closest_student_pairs", "DEFAULT_MAX_FALSE_MATCH_RATE", "TOLERANCE_STEP"]
 
 #: Default ceiling on the false-match rate (different-person pairs accepted) for the recommended tolerance.
 DEFAULT_MAX_FALSE_MATCH_RATE = 0.001
