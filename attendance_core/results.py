@@ -145,7 +145,7 @@ class Attendance:
             "absent": self.absent,
             "excused": self.excused,
             "unknown_faces": len(self.unknown_faces),
-            "check": [{"student": s.id, "reason": s.reason} for s in self.students if s.check],
+            "to_check": [{"student": s.id, "reason": s.reason} for s in self.to_check],
             "photos": [
                 {
                     "file": p.name,

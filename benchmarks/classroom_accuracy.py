@@ -89,7 +89,7 @@ def main() -> int:
             print(f"{name}: exit {proc.returncode}: {proc.stderr.strip()}")
             return 1
         result = json.loads(proc.stdout)
-        present, to_check = set(result["present"]), {c["student"] for c in result["check"]}
+        present, to_check = set(result["present"]), {c["student"] for c in result["to_check"]}
         want = set(expected)
         tp, fp, fn = tp + len(present & want), fp + len(present - want), fn + len(want - present)
         flagged, unflagged_false = flagged + len(to_check), unflagged_false + len(present - want - to_check)

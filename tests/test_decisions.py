@@ -112,7 +112,7 @@ def test_json_explains_every_face_and_keeps_its_old_keys(roster):
     assert matched["runner_up"] in ("Ada_Lovelace", "Alan_Turing") and matched["runner_up_distance"] > 1
     assert matched["check"] is True and matched["reason"].startswith("close to the limit: 0.57")
     assert unknown["student"] is None and unknown["check"] is False and unknown["nearest"] is not None
-    assert data["check"] == [{"student": "Grace_Hopper", "reason": "close to the limit: 0.57 (tolerance 0.58)"}]
+    assert data["to_check"] == [{"student": "Grace_Hopper", "reason": "close to the limit: 0.57 (tolerance 0.58)"}]
 
 
 def test_check_reason_prefers_the_limit_over_the_runner_up():
