@@ -43,7 +43,7 @@ BANDS = [0.0, 0.02, 0.03, 0.04, 0.05, 0.06]
 
 
 def make_folds(data: dict, n_folds: int = 5, seed: int = 0, encodings: str = "encoding",
-               in_frame: float = 1.0) -> list[OpenSetFold]:
+               in_frame: float = 1.0, references: int = REFERENCES) -> list[OpenSetFold]:
     """Folds keeping every development-set person out exactly once (``n_folds`` groups of people).
 
     encodings: "encoding" (as a session encodes), or "jittered" / "upscaled" for the small faces;
@@ -66,7 +66,7 @@ def make_folds(data: dict, n_folds: int = 5, seed: int = 0, encodings: str = "en
         refs, ref_sources = dict(demo), set()
         for person in people:
             if person not in held:
-                idx = sorted(np.flatnonzero(ref_ids == person), key=lambda i: ref_paths[i])[:REFERENCES]
+                idx = sorted(np.flatnonzero(ref_ids == person), key=lambda i: ref_paths[i])[:references]
                 refs[person] = ref_enc[idx]
                 ref_sources.update(ref_paths[idx].tolist())
         fold = OpenSetFold(Roster.from_encodings(refs), held)
@@ -109,9 +109,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="detect and encode again (minutes)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--references", type=int, default=REFERENCES, help="reference photos per development-set student")
     args = parser.parse_args()
     data = open_set_data.load(args.rebuild)
-    folds = make_folds(data, args.folds)
+    folds = make_folds(data, args.folds, references=args.references)
     base = measure(folds, DecisionRules())
     print(f"{args.folds} leave-people-out folds; {base['strangers']} stranger faces, {base['students']} student faces "
           f"({100 * base['strangers'] / (base['strangers'] + base['students']):.0f}% strangers)")
@@ -141,7 +142,7 @@ def main() -> int:
     print()
     print("2. Agreement across a session's photos (tolerance/check band, agreement band)")
     print(HEADER)
-    half = make_folds(data, args.folds, in_frame=0.5)
+    half = make_folds(data, args.folds, in_frame=0.5, references=args.references)
     for label, fs in (("everyone in every photo", folds), ("each in a photo at 50%", half)):
         for tol, band in ((DEFAULT_TOLERANCE, DEFAULT_CHECK_BAND), (0.60, 0.02)):
             for agreement in (0.0, 0.04, 0.08, 0.12):
@@ -162,7 +163,7 @@ def main() -> int:
     print("4. Small faces (< 80 px) encoded surer, at default rules")
     print(HEADER)
     for variant in ("encoding", "jittered", "upscaled"):
-        vf = make_folds(data, args.folds, encodings=variant)
+        vf = make_folds(data, args.folds, encodings=variant, references=args.references)
         for tol in (0.56, 0.58, 0.60):
             print(row(f"{variant}, tolerance {tol:.2f}", measure(vf, DecisionRules(tol))))
     print()
