@@ -55,7 +55,8 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
     session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
-                      max_pixels=settings.max_pixels, max_bytes=settings.max_upload_mb * 2**20)
+                      max_pixels=settings.max_pixels, max_bytes=settings.max_upload_mb * 2**20,
+                      check_band=settings.check_band)
     for path in args.photos:
         if err.isatty():
             print(f"  marking {path}", file=err)
@@ -100,10 +101,12 @@ def _print_table(result, out) -> None:
     by_id = {s.id: s for s in result.students}
     print(f"{len(result.present)} present, {len(result.absent)} absent, "
           f"{len(result.unknown_faces)} unknown faces (tolerance {result.tolerance:.2f})", file=out)
+    if result.to_check:
+        print(f"{len(result.to_check)} to check before trusting (marked CHECK below)", file=out)
     print(f"\n{'student':<28} {'status':<8} {'distance':>8}  photo", file=out)
     for s in result.students:
         d = f"{s.distance:.3f}" if s.distance is not None else ""
-        flag = "  (ambiguous: check)" if s.ambiguous else ""
+        flag = f"  CHECK: {s.reason}" if s.check else ("  (ambiguous: check)" if s.ambiguous else "")
         print(f"{s.name:<28} {s.status:<8} {d:>8}  {s.photo or ''}{flag}", file=out)
     print("\nPhotos:", file=out)
     for i, p in enumerate(result.photos):
@@ -249,7 +252,7 @@ def _cmd_samples(args, settings: Settings, out, err) -> int:
 
 def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
-    for name in ("tolerance", "ambiguity_margin", "detector", "min_face_size", "jitters", "workers",
+    for name in ("tolerance", "ambiguity_margin", "check_band", "detector", "min_face_size", "jitters", "workers",
                  "roster_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
                  "save_uploads", "idle_kernel_minutes", "max_kernels", "max_kernels_per_user"):
         print(f"{name} = {getattr(settings, name)}", file=out)

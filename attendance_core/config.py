@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .decisions import DEFAULT_CHECK_BAND
 from .errors import AttendanceError
 from .faces import DEFAULT_DETECTOR, DETECTORS
 from .files import write_atomic
@@ -34,6 +35,7 @@ class Settings:
 
     tolerance: float = DEFAULT_TOLERANCE
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN
+    check_band: float = DEFAULT_CHECK_BAND  # matches this close to the tolerance are flagged for a check
     detector: str = DEFAULT_DETECTOR  # a name from faces.DETECTORS
     min_face_size: int = 32  # smallest face width to find; smaller is slower
     jitters: int = 1  # re-sampled encodings per face; more is slower and slightly more accurate
@@ -114,6 +116,8 @@ def _validated(s: Settings) -> Settings:
         raise ConfigError(f"jitters must be between 0 and 100, not {s.jitters}")
     if s.ambiguity_margin < 0:
         raise ConfigError(f"ambiguity_margin must be 0 or more, not {s.ambiguity_margin}")
+    if not 0 <= s.check_band <= 0.3:
+        raise ConfigError(f"check_band must be between 0 (no check) and 0.3 (typical 0.04), not {s.check_band}")
     if not 1 <= s.max_upload_mb <= 1000:
         raise ConfigError(f"max_upload_mb must be between 1 and 1000 (MB per photo), not {s.max_upload_mb}")
     if s.max_pixels < 1:

@@ -68,6 +68,9 @@ class FaceResult:
     reason: str | None = None
     #: The instructor's review decision on this face (a value of REVIEW_DECISIONS), if any.
     review: str | None = None
+    #: The next closest student after the one matched (after the nearest for an unknown face), and their distance.
+    runner_up: str | None = None
+    runner_up_distance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ class StudentResult:
     #: The match that made the student present needs the instructor's look (see FaceResult.check).
     check: bool = False
     reason: str | None = None
+
+
+def _rounded(distance: float | None) -> float | None:
+    return None if distance is None else round(float(distance), 4)
 
 
 @dataclass
@@ -138,14 +145,16 @@ class Attendance:
             "absent": self.absent,
             "excused": self.excused,
             "unknown_faces": len(self.unknown_faces),
+            "to_check": [{"student": s.id, "reason": s.reason} for s in self.to_check],
             "photos": [
                 {
                     "file": p.name,
                     "present": sorted({f.student for f in self.faces_in(i) if f.student}),
                     "faces": [
-                        {"box": list(f.box), "student": f.student,
-                         "distance": None if f.distance is None else round(f.distance, 4),
-                         "ambiguous": f.ambiguous}
+                        {"box": list(f.box), "student": f.student, "distance": _rounded(f.distance),
+                         "ambiguous": f.ambiguous, "nearest": f.nearest, "nearest_distance": _rounded(f.nearest_distance),
+                         "runner_up": f.runner_up, "runner_up_distance": _rounded(f.runner_up_distance),
+                         "check": f.check, "reason": f.reason, "review": f.review}
                         for f in self.faces_in(i)
                     ],
                     "error": p.error,
@@ -153,6 +162,11 @@ class Attendance:
                 for i, p in enumerate(self.photos)
             ],
         }
+
+    @property
+    def to_check(self) -> list[StudentResult]:
+        """Students whose presence rests on a face flagged for the instructor's check."""
+        return [s for s in self.students if s.check]
 
     def to_frame(self):
         """One row per student: id, name, status, source, distance, photo, ambiguous."""

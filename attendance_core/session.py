@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face
 from .faces import DetectorSettings, detect_faces, encode_faces
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, read_photo
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
@@ -31,6 +32,7 @@ class Session:
     """Photos of one class at one time, matched against a roster.
 
     detector: how faces are found; tolerance: default match tolerance (see :mod:`matching`);
+    check_band: matches this close to the tolerance are flagged for a check (see :mod:`decisions`);
     keep_images: keep the photos' pixels in memory (for drawing boxes); they are never written to disk.
     max_pixels / max_bytes: larger photos are refused with a message (see :func:`images.load_image`).
     """
@@ -39,7 +41,7 @@ class Session:
                  tolerance: float = DEFAULT_TOLERANCE, ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
                  class_name: str = "", subject: str = "", taken_at: datetime | None = None,
                  keep_images: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_bytes: int = DEFAULT_MAX_BYTES):
+                 max_bytes: int = DEFAULT_MAX_BYTES, check_band: float = DEFAULT_CHECK_BAND):
         self.roster = roster
         self.detector = detector
         self.tolerance = tolerance
@@ -50,6 +52,8 @@ class Session:
         self.keep_images = keep_images
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
+        #: Matches within this distance of the tolerance are flagged for the instructor's check.
+        self.check_band = check_band
         self.photos: list[Photo] = []
         self.corrections: dict[str, str] = {}
         #: The instructor's face decisions by (photo, face), in the order made (a new one replaces the old).
@@ -145,11 +149,15 @@ class Session:
         """Match every photo's faces to the roster at ``tolerance`` (default: the session's); no detection.
 
         A student's ``automatic_status`` is what the matching alone says; their ``status`` also follows
-        the review decisions and the corrections by hand.
+        the review decisions and the corrections by hand. Faces and students whose match the
+        instructor should look at are flagged ``check``, with a ``reason`` (see :mod:`decisions`).
         """
         tol = self.tolerance if tolerance is None else tolerance
-        automatic = self._faces(tol, {})
-        faces = self._faces(tol, self.reviews) if self.reviews else automatic
+        rules = DecisionRules(tol, self.check_band, self.ambiguity_margin)
+        readable = sum(1 for p in self.photos if not p.error)
+        automatic = agree_across_photos(self._faces(tol, {}, rules), readable, tol, rules)
+        faces = agree_across_photos(self._faces(tol, self.reviews, rules), readable, tol, rules) \
+            if self.reviews else automatic
         found_auto, found = _best_faces(automatic), _best_faces(faces)
         students = []
         for s in self.roster.students:
@@ -157,16 +165,19 @@ class Session:
             seen = found.get(s.id)
             reviewed = PRESENT if seen else ABSENT
             status = self.corrections.get(s.id, reviewed)
+            # A mark set by hand is the instructor's own: there is nothing left for them to check.
+            check = bool(seen and seen.check and s.id not in self.corrections)
             students.append(StudentResult(
                 s.id, s.name, status, MANUAL if status != machine else AUTOMATIC,
                 seen.distance if seen else None, self.photos[seen.photo].name if seen else None,
-                seen.ambiguous if seen else False, machine, seen.check if seen else False,
-                seen.reason if seen else None))
+                seen.ambiguous if seen else False, machine, check, seen.reason if check else None))
         return Attendance(students, faces, list(self.photos), tol, list(self.reviews.values()))
 
-    def _faces(self, tol: float, reviews: dict[tuple[int, int], FaceReview]) -> list[FaceResult]:
-        """Every face of every photo matched at ``tol``, the review decisions applied."""
+    def _faces(self, tol: float, reviews: dict[tuple[int, int], FaceReview],
+               rules: DecisionRules) -> list[FaceResult]:
+        """Every face of every photo matched at ``tol``, the review decisions applied, each face's check decided."""
         roster = self.roster
+        ids = roster.ids
         faces: list[FaceResult] = []
         for p_index, photo in enumerate(self.photos):
             if photo.error or len(photo.faces) == 0:
@@ -175,11 +186,14 @@ class Session:
             decided = {f: r for (p, f), r in reviews.items() if p == p_index}
             for m in _assign_reviewed(d, tol, self.ambiguity_margin, decided, roster.index):
                 review = decided.get(m.face)
-                faces.append(FaceResult(
+                face = FaceResult(
                     p_index, m.face, tuple(int(v) for v in photo.faces.boxes[m.face]),
-                    roster.students[m.student].id if m.student is not None else None, m.distance, m.ambiguous,
-                    roster.students[m.nearest].id if m.nearest is not None else None, m.nearest_distance,
-                    review=review.decision if review else None))
+                    ids[m.student] if m.student is not None else None, m.distance, m.ambiguous,
+                    ids[m.nearest] if m.nearest is not None else None, m.nearest_distance,
+                    review=review.decision if review else None,
+                    runner_up=ids[m.runner_up] if m.runner_up is not None else None,
+                    runner_up_distance=m.runner_up_distance)
+                faces.append(decide_face(face, tol, rules))
         return faces
 
 
