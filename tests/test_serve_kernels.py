@@ -106,3 +106,22 @@ def test_kernel_caps_answer_with_a_page_and_start_no_kernel(capped):
     kernel_c = open_page(c, capped, "token link")
     for client, kernel in ((b, kernel_b), (c, kernel_c)):
         assert close_page(client, capped, kernel) == 204
+
+
+def test_a_reservation_counts_until_its_kernel_starts_or_the_page_fails():
+    from attendance_core.server.limits import KernelQuota
+
+    quota = KernelQuota(per_user=2, total=3)
+    first, _ = quota.reserve("ada")
+    second, _ = quota.reserve("ada")
+    assert quota.reserve("ada") == (None, "user")  # two pages of ada's are on their way
+    quota.bind(first, "k1")
+    quota.release(second)  # that page failed before its kernel started
+    third, _ = quota.reserve("ada")
+    assert third is not None and quota.owner("k1") == "ada"
+    quota.bind(third, "k2")
+    bob, _ = quota.reserve("bob")
+    assert quota.reserve("eve") == (None, "total")
+    quota.keep_only(["k2"])  # k1 was shut down
+    assert quota.reserve("eve")[0] is not None and quota.owner("k1") is None
+    assert bob is not None
