@@ -96,8 +96,8 @@ def _reason(face: FaceResult, group: str, names: dict[str, str]) -> str:
 
 
 def review_items(attendance: Attendance | None, names: dict[str, str]) -> list[ReviewItem]:
-    """Every face of the session in review order: faces still asked first (unknown, ambiguous, check),
-    then sure and decided ones; within a group by number. names: student id -> name shown."""
+    """Every face of the session in review order: faces still asked first (unknown, ambiguous, check,
+    each group by number), then the sure and decided ones by number. names: student id -> name shown."""
     if attendance is None:
         return []
     numbers = face_numbers(attendance)
@@ -108,7 +108,8 @@ def review_items(attendance: Attendance | None, names: dict[str, str]) -> list[R
             numbers[(f.photo, f.face)], f.photo, f.face, attendance.photos[f.photo].name, tuple(f.box), group,
             f.student, names.get(f.student, f.student) if f.student else None, f.distance, f.nearest,
             f.nearest_distance, _reason(f, group, names), f.review))
-    return sorted(items, key=lambda i: (not i.asked, REVIEW_GROUPS.index(i.group), i.number))
+    # Asked faces by group, then by number; the settled ones (collapsed) simply by number.
+    return sorted(items, key=lambda i: (not i.asked, REVIEW_GROUPS.index(i.group) if i.asked else 0, i.number))
 
 
 def photo_markers(attendance: Attendance, photo: int, names: dict[str, str]) -> list[Marker]:
