@@ -127,12 +127,10 @@ def build_crowd(devdata: Path, known_faces: Path, samples: Path, dest: Path, cac
 
 
 def build_thirty(devdata: Path, dest: Path) -> Path:
-    """A 12-megapixel composite of 30 faces (some people twice) for the label-overlap checks."""
+    """An 8-megapixel composite of 30 faces (some people twice) for the label-overlap checks."""
     photos = [p for ps in _people(devdata).values() for p in ps[3:5]][:30]
     portraits = [(p.parent.name, load_image(p)) for p in photos]
-    # Lin-Manuel Miranda has one photo: the classroom face is its mirror image.
-    portraits.append(("Lin-Manuel_Miranda", np.ascontiguousarray(load_image(samples / LIN)[:, ::-1])))
-    composite, placed = make_classroom(portraits, size=SIZE, face_widths=(60, 150), seed=11)
+    composite, placed = make_classroom(portraits, size=(3300, 2400), face_widths=(50, 110), seed=11)
     path = dest / "thirty_faces.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(composite, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     return path

@@ -40,7 +40,9 @@ CSS = """
 .sa-app .widget-toggle-buttons .jupyter-button { min-width: 84px; }
 .sa-app .widget-toggle-buttons .widget-toggle-button { overflow: visible; text-overflow: clip; }
 .sa-app .widget-dropdown select, .sa-app .widget-text input, .sa-app .widget-datetimepicker input { min-height: 36px; }
-.sa-app .lm-TabBar-tab { min-height: 40px; line-height: 40px; }
+.sa-app .lm-TabBar, .sa-app .lm-TabBar-content { height: auto; min-height: 40px; overflow: visible; }
+.sa-app .lm-TabBar-content { flex-wrap: wrap; }
+.sa-app .lm-TabBar-tab { min-height: 40px; line-height: 40px; flex: 0 1 auto; min-width: max-content; max-width: none; }
 .sa-app .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
 .sa-controls { flex-wrap: wrap; gap: 6px 10px; align-items: center; }
 .sa-tolerance { width: 420px; max-width: 100%; }
@@ -53,8 +55,11 @@ CSS = """
 .sa-history th, .sa-history td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 .sa-history-wrap { overflow-x: auto; max-width: 100%; }
 .sa-card { border: 1px solid #ccc; border-radius: 6px; padding: 6px; margin: 4px; max-width: 100%; }
-.sa-legend span { white-space: nowrap; display: inline-block; margin-right: 10px; }
+.sa-legend span { display: inline-block; margin-right: 10px; }
+.sa-legend .sa-key { white-space: nowrap; }
 /* The annotated photo: markers placed in fractions of the photo, sized with it (container units). */
+.sa-photos > .sa-photo-view { max-width: 100%; min-width: 0; flex: 0 1 auto; }
+.sa-photo-view > .widget-html-content { max-width: 100%; min-width: 0; white-space: normal; }
 .sa-photo { margin: 0 12px 8px 0; max-width: 100%; }
 .sa-zoom-toggle { display: none; }
 .sa-photo-frame { max-width: 100%; }
@@ -72,12 +77,18 @@ CSS = """
 .sa-zoom-hint { font-size: 13px; color: #0f3f6d; cursor: pointer; text-decoration: underline; display: inline-block;
     min-height: 40px; line-height: 40px; }
 .sa-zoom-close { display: none; }
-.sa-zoom-toggle:checked + .sa-photo-frame { position: fixed; inset: 0; z-index: 1000; overflow: auto; background: #000;
-    max-width: none; }
+/* Enlarged: the photo at full size in a pane that scrolls both ways (the page itself never does). */
+.sa-zoom-toggle:checked + .sa-photo-frame { overflow: auto; max-height: 85vh; border: 2px solid #0f3f6d;
+    -webkit-overflow-scrolling: touch; }
 .sa-zoom-toggle:checked + .sa-photo-frame .sa-photo-canvas { width: var(--sa-full-width); max-width: none; }
 .sa-zoom-toggle:checked + .sa-photo-frame img { cursor: zoom-out; }
-.sa-zoom-toggle:checked + .sa-photo-frame .sa-zoom-close { display: block; position: fixed; top: 8px; right: 8px;
-    z-index: 1001; background: #fff; color: #000; padding: 0 16px; border-radius: 20px; min-height: 40px;
+/* Full size, markers sized for a crowded photo seen small would hide the faces: shrink each about its
+   own centre (so they stay apart) to about 30 px. */
+.sa-zoom-toggle:checked + .sa-photo-frame .sa-marker { transform: scale(var(--sa-zoom-marker, 1)); }
+.sa-zoom-toggle:checked + .sa-photo-frame .sa-marker:focus .sa-marker-name { transform: scale(calc(1 / var(--sa-zoom-marker, 1)));
+    transform-origin: top left; }
+.sa-zoom-toggle:checked + .sa-photo-frame .sa-zoom-close { display: block; position: sticky; top: 0; left: 0;
+    z-index: 5; width: max-content; background: #0f3f6d; color: #fff; padding: 0 16px; min-height: 40px;
     line-height: 40px; font-weight: bold; cursor: pointer; }
 /* The review of faces. */
 .sa-review-card { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
@@ -89,18 +100,17 @@ CSS = """
 @media (max-width: 600px) {
   .sa-app { padding: 0 2px; }
   .sa-controls { flex-direction: column; align-items: stretch; }
-  .sa-controls > .jupyter-widgets, .sa-controls > .widget-upload, .sa-controls > .jupyter-button,
-  .sa-tolerance { width: 100% !important; max-width: 100%; }
-  .sa-app .widget-inline-hbox { flex-wrap: wrap; max-width: 100%; }
+  .sa-controls > * { width: auto !important; max-width: 100%; margin-left: 0; margin-right: 0; }
+  .sa-app .widget-inline-hbox { flex-wrap: wrap; max-width: 100%; height: auto; }
   .sa-app .widget-inline-hbox .widget-label { width: 100%; max-width: 100%; text-align: left; }
-  .sa-app .widget-text, .sa-app .widget-dropdown, .sa-app .widget-datetimepicker { width: 100%; }
   .sa-app .widget-text input, .sa-app .widget-dropdown select, .sa-app .widget-datetimepicker input { flex: 1 1 auto; min-width: 0; }
   .sa-tolerance .slider-container { flex: 1 1 200px; min-width: 200px; }
+  .sa-app .widget-hprogress { height: 12px; }
   .sa-table-head { display: none !important; }
   .sa-row > .sa-cell-name { width: auto; flex: 1 1 auto; }
   .sa-row > .sa-cell-status { width: auto; }
   .sa-row > .sa-cell-toggle, .sa-row > .sa-cell-found { width: 100%; flex: 1 1 100%; }
-  .sa-photo { margin-right: 0; width: 100%; }
+  .sa-photo { margin-right: 0; }
   .sa-review-card .widget-image { width: 120px; height: 120px; }
   .sa-review-actions > * { flex: 1 1 45%; }
 }

@@ -3,8 +3,8 @@
 A marker is an HTML element placed in fractions of the photo (see ``review_list.photo_markers``),
 sized in container units, so that the markers keep the layout computed for them, apart from each
 other, at any display width. Tapping a marker shows the name and distance; tapping the photo opens
-it full size over the page (pan by scrolling), and tapping again or "Close" returns. No JavaScript:
-the enlargement is a checkbox and its labels.
+it at full size in a pane that scrolls both ways (the page itself never scrolls sideways), and tapping
+again or "Close" returns. No JavaScript: the enlargement is a checkbox and its labels.
 """
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ import html
 import ipywidgets as w
 
 from .review_list import Marker
+
+#: Height of a photo shown in the page (narrower screens show it smaller); enlarged, it is full size.
+SHOWN_HEIGHT = 400
+#: Side of a marker on the enlarged photo, in CSS pixels (markers are never made larger than placed).
+ZOOMED_MARKER = 30
 
 
 def marker_html(marker: Marker) -> str:
@@ -35,15 +40,17 @@ def photo_html(jpeg: bytes, size: tuple[int, int], markers: list[Marker], zoom_i
     data = base64.b64encode(jpeg).decode("ascii")
     width, height = size
     markers_html = "".join(marker_html(m) for m in markers)
+    side = max((m.width * width for m in markers), default=ZOOMED_MARKER)
+    zoom_marker = min(1.0, ZOOMED_MARKER / side)
     return (
-        f'<div class="sa-photo">{caption}'
+        f'<div class="sa-photo" style="width:{SHOWN_HEIGHT * width / max(height, 1):.0f}px">{caption}'
         f'<input type="checkbox" class="sa-zoom-toggle" id="{zoom_id}">'
         f'<div class="sa-photo-frame">'
         f'<label class="sa-zoom-close" for="{zoom_id}">&#10005; Close</label>'
-        f'<div class="sa-photo-canvas" style="--sa-full-width:{max(width, 1)}px">'
+        f'<div class="sa-photo-canvas" style="--sa-full-width:{max(width, 1)}px;--sa-zoom-marker:{zoom_marker:.3f}">'
         f'<label for="{zoom_id}"><img class="sa-annotated-photo" alt="annotated photo" width="{width}" '
         f'height="{height}" src="data:image/jpeg;base64,{data}"></label>{markers_html}</div></div>'
-        f'<label class="sa-zoom-hint" for="{zoom_id}">&#128269; Enlarge the photo</label></div>')
+        f'<label class="sa-zoom-hint" for="{zoom_id}">Enlarge the photo</label></div>')
 
 
 def photo_widget(jpeg: bytes, size: tuple[int, int], markers: list[Marker], zoom_id: str, caption: str) -> w.HTML:

@@ -234,10 +234,10 @@ class TakeAttendanceView(TabView):
                                         tooltip="Largest face distance accepted as the same person; lower is stricter")
         self._tolerance.add_class("sa-tolerance")
         self._legend = w.HTML(
-            '<span style="color:#22a03c">&#9632; sure</span> '
-            '<span style="color:#b89800">&#9632; check (just inside the tolerance)</span> '
-            '<span style="color:#eb8c00">&#9632; ambiguous</span> '
-            '<span style="color:#d72828">&#9632; unknown</span> '
+            '<span class="sa-key" style="color:#22a03c">&#9632; sure</span> '
+            '<span class="sa-key" style="color:#9a7f00">&#9632; check (just inside the tolerance)</span> '
+            '<span class="sa-key" style="color:#d07a00">&#9632; ambiguous</span> '
+            '<span class="sa-key" style="color:#d72828">&#9632; unknown</span> '
             '<span><i>lower tolerance = stricter; tap a number for the name, the photo to enlarge</i></span>')
         self._legend.add_class("sa-legend")
         self._photos = w.HBox(layout=w.Layout(flex_flow="row wrap", max_width="100%"))
@@ -337,6 +337,7 @@ class TakeAttendanceView(TabView):
         self._busy = True
         self._upload.disabled = self._demo.disabled = True
         self._progress.layout.visibility = "visible"
+        self._progress.layout.display = None
         self._progress.value = 0
         self._seen = []
         self._messages.clear()
@@ -346,6 +347,7 @@ class TakeAttendanceView(TabView):
             self._busy = False
             self._upload.disabled = self._demo.disabled = False
         self._progress.value = 1
+        self._progress.layout.display = "none"
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
         if problems:
