@@ -6,7 +6,6 @@ import re
 import shutil
 from pathlib import Path
 
-import ipywidgets as w
 import pandas as pd
 import pytest
 
