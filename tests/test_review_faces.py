@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from attendance_core import annotate
-from attendance_core.app import AttendanceApp, DashboardState
+from attendance_core.app import AppError, AttendanceApp, DashboardState
 from attendance_core.app.review import ReviewView
 from attendance_core.app.review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, photo_markers, review_items
 from attendance_core.config import load_settings
@@ -134,3 +134,23 @@ def test_stranger_inside_the_tolerance_is_reviewed_first_and_not_this_student_is
     row = trail[trail["student_id"] == built.nearest].iloc[0]
     assert (row["old_status"], row["new_status"]) == (PRESENT, ABSENT)
     assert [(r.decision, r.student) for r in state.attendance.reviews] == [(REJECTED, built.nearest)]
+
+
+def test_it_is_another_student_and_a_decision_after_saving_are_recorded(app_settings):
+    state = DashboardState(app_settings)
+    state.subject = "Civics"
+    state.add_photos([("two_people.jpg", (SAMPLE_IMAGES / "two_people.jpg").read_bytes())])
+    obama = next(i for i in state.review_items() if i.student == "Barack_Obama")
+    state.review_face(obama.number, "reassigned", "Kit_Harington")
+    by_id = {s.id: s.status for s in state.attendance.students}
+    assert (by_id["Kit_Harington"], by_id["Barack_Obama"]) == (PRESENT, ABSENT)
+    session_id = state.save()
+    state.review_face(obama.number, None)  # taken back after saving: the saved marks follow, audited
+    marks = state.store().session_marks(session_id).set_index("student_id")
+    assert (marks.loc["Kit_Harington", "status"], marks.loc["Barack_Obama", "status"]) == (ABSENT, PRESENT)
+    trail = state.store().corrections(session_id)
+    last = trail[trail["student_id"] == "Barack_Obama"].iloc[-1]
+    assert (last["old_status"], last["new_status"]) == (ABSENT, PRESENT)
+    assert last["note"].startswith("face review: face 1 of two_people.jpg")
+    with pytest.raises(AppError, match="no face 9"):
+        state.review_face(9, REJECTED)
