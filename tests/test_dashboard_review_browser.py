@@ -21,9 +21,9 @@ import pytest
 from attendance_core.config import load_settings
 from attendance_core.records import Store
 
-from conftest import ARTIFACTS, KNOWN_FACES, SAMPLE_IMAGES, free_port, wait_until_listening
+from conftest import KNOWN_FACES, SAMPLE_IMAGES, free_port, wait_until_listening
 from crowd_class import shared_crowd
-from test_dashboard_phone import SIZES, TIMEOUT_MS, choose_photos, wait_for_status
+from test_dashboard_phone import SIZES, TIMEOUT_MS, choose_photos, screenshot, wait_for_status
 
 TESTS = Path(__file__).resolve().parent
 NOTEBOOK_CELLS = [
@@ -77,7 +77,7 @@ def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audite
     context = browser.new_context(**SIZES["iphone13"])
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    ARTIFACTS.mkdir(exist_ok=True)
+    page.size_name = "iphone13"
     try:
         page.goto(url, timeout=TIMEOUT_MS)
         page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
@@ -98,13 +98,13 @@ def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audite
         # The face and the reference photo side by side, each at least 100 px: recognisable by eye.
         sizes = first.locator("img").evaluate_all("imgs => imgs.map(i => i.getBoundingClientRect().width)")
         assert len(sizes) == 2 and min(sizes) >= 100
-        page.screenshot(path=str(ARTIFACTS / "review-stranger-first-iphone13.png"))
+        screenshot(page, "review-stranger-first")
 
         first.locator(".sa-review-reject button, button.sa-review-reject").first.tap()
         page.wait_for_selector(f".sa-message .sa-info:has-text('is not {name}')", timeout=TIMEOUT_MS)
         page.wait_for_function("() => document.querySelectorAll('.sa-review-asked .sa-review-item').length === 0")
         assert "Nothing left to check" in page.inner_text(".sa-review")
-        page.screenshot(path=str(ARTIFACTS / "review-decided-iphone13.png"))
+        screenshot(page, "review-decided")
 
         page.click(".lm-TabBar-tab:has-text('Take attendance')")
         wait_for_status(page, status, "absent")
@@ -112,7 +112,7 @@ def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audite
         page.keyboard.press("Tab")
         page.click(".sa-save")
         page.wait_for_selector(".sa-message .sa-success:has-text('Session saved')", timeout=TIMEOUT_MS)
-        page.screenshot(path=str(ARTIFACTS / "review-saved-iphone13.png"), full_page=True)
+        screenshot(page, "review-saved")
     finally:
         context.close()
 
