@@ -1,7 +1,10 @@
 """Draw what was found on a photo: a box and a name on every face, and crops of single faces.
 
-Used by the dashboard and the notebooks. Colors say what a face is: green for a matched student,
-orange for an ambiguous match (check it), red for an unknown face. Large photos are scaled down
+Used by the dashboard and the notebooks. Colors say what a face is: green for a sure match, yellow
+for a match in the check band (just inside the tolerance: look at it), orange for an ambiguous match
+(two students almost as close), red for an unknown face. In a crowded photo names do not fit: the
+dashboard puts a numbered marker by each face instead, placed by :func:`place_markers` so that no two
+markers overlap. Large photos are scaled down
 for display first, so that boxes and labels stay legible at any photo size (line width and text
 size follow the displayed photo, not the original). Boxes are ``(top, right, bottom, left)`` in
 pixels of the upright photo, as everywhere in the library.
@@ -18,9 +21,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .roster import display_name
 
-MATCHED, AMBIGUOUS, UNKNOWN = "matched", "ambiguous", "unknown"
+MATCHED, CHECK, AMBIGUOUS, UNKNOWN = "matched", "check", "ambiguous", "unknown"
 #: RGB colors of the boxes, by kind of face.
-COLORS = {MATCHED: (34, 160, 60), AMBIGUOUS: (235, 140, 0), UNKNOWN: (215, 40, 40)}
+COLORS = {MATCHED: (34, 160, 60), CHECK: (235, 195, 0), AMBIGUOUS: (235, 140, 0), UNKNOWN: (215, 40, 40)}
 #: Longest side, in pixels, of a photo shown in the dashboard.
 DISPLAY_MAX_SIDE = 1280
 
@@ -36,11 +39,13 @@ class FaceLabel:
     kind: str = MATCHED
 
 
-def face_kind(student: str | None, ambiguous: bool) -> str:
-    """The kind of a matched face: unknown when no student, ambiguous when flagged, else matched."""
+def face_kind(student: str | None, ambiguous: bool, check: bool = False) -> str:
+    """The kind of a matched face: unknown when no student, ambiguous or check when flagged, else matched."""
     if student is None:
         return UNKNOWN
-    return AMBIGUOUS if ambiguous else MATCHED
+    if ambiguous:
+        return AMBIGUOUS
+    return CHECK if check else MATCHED
 
 
 @lru_cache(maxsize=16)
@@ -65,9 +70,15 @@ def scaled_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return np.asarray(small), scale
 
 
-def draw_faces(image: np.ndarray, faces: Iterable[FaceLabel], max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
-    """A copy of an RGB ``image``, scaled to ``max_side`` at most, with a colored box and label per face."""
+def draw_faces(image: np.ndarray, faces: Iterable[FaceLabel], max_side: int = DISPLAY_MAX_SIDE,
+               box_scale: float = 1.0) -> np.ndarray:
+    """A copy of an RGB ``image``, scaled to ``max_side`` at most, with a colored box and label per face.
+
+    box_scale: pixels of ``image`` per pixel of the boxes (less than 1 when the image kept is a
+    downscaled copy of the photo the boxes were found in).
+    """
     small, scale = scaled_to(np.asarray(image, dtype=np.uint8), max_side)
+    scale *= box_scale
     canvas = Image.fromarray(small).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     h, w = small.shape[:2]
@@ -134,23 +145,86 @@ def to_png(image: np.ndarray) -> bytes:
 
 def annotate_attendance(attendance, photo: int, names: dict[str, str] | None = None,
                         unknown_labels: dict[tuple[int, int], str] | None = None,
-                        max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+                        max_side: int = DISPLAY_MAX_SIDE, scale: float = 1.0, labels: bool = True) -> np.ndarray:
     """Photo number ``photo`` of a :class:`~attendance_core.session.Attendance`, with its faces drawn.
 
     The photo's pixels must have been kept (``Session(keep_images=True)``). names: student id -> name
     shown (default: the id with spaces); unknown_labels: ``(photo, face)`` -> label of an unknown face
-    (default "unknown"). A matched face is labelled with the name and its distance.
+    (default "unknown"). A matched face is labelled with the name and its distance. scale: pixels of
+    the kept image per photo pixel of the boxes; labels=False draws the boxes only (the dashboard
+    adds numbered markers).
     """
     p = attendance.photos[photo]
     if p.image is None:
         raise ValueError(f"{p.name}: the photo's pixels were not kept (use Session(keep_images=True))")
-    labels = []
+    drawn = []
     for f in attendance.faces_in(photo):
-        kind = face_kind(f.student, f.ambiguous)
-        if f.student is None:
+        kind = face_kind(f.student, f.ambiguous, f.check)
+        if not labels:
+            text = ""
+        elif f.student is None:
             text = (unknown_labels or {}).get((f.photo, f.face), "unknown")
         else:
             name = (names or {}).get(f.student, display_name(f.student))
             text = f"{name} {f.distance:.2f}" + (" ?" if f.ambiguous else "")
-        labels.append(FaceLabel(f.box, text, kind))
-    return draw_faces(p.image, labels, max_side)
+        drawn.append(FaceLabel(f.box, text, kind))
+    return draw_faces(p.image, drawn, max_side, scale)
+
+
+#: A marker's side as a fraction of the photo's width: the largest of these that leaves every marker
+#: apart is used (a two-face photo gets big markers, a crowded one small ones, readable when enlarged).
+MARKER_SIZES = (0.07, 0.055, 0.045, 0.036, 0.03, 0.025, 0.02, 0.016)
+
+
+def _overlaps(a, b, gap: float) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _candidates(box, m: float, width: float, height: float):
+    """Places for a marker of side ``m`` by a face box, nearest first, kept inside the photo."""
+    top, right, bottom, left = box
+    g = m * 0.15
+    spots = [(left - m - g, top), (left, top - m - g), (right + g, top), (left, bottom + g),
+             (right - m, top - m - g), (left - m - g, bottom - m), (right + g, bottom - m), (right - m, bottom + g),
+             (left, top)]
+    for step in (1, 2, 3):  # further out when the near spots are taken
+        d = step * (m + g)
+        spots += [(left - m - g - d, top), (right + g + d, top), (left, top - m - g - d), (left, bottom + g + d),
+                  (left - m - g, top - d), (right + g, top + d), (left - m - g - d, top - d), (right + g + d, top + d)]
+    for x, y in spots:
+        x = min(max(0.0, x), width - m)
+        y = min(max(0.0, y), height - m)
+        yield (x, y, x + m, y + m)
+
+
+def place_markers(boxes: Sequence[Box], size: tuple[int, int],
+                  sizes: Sequence[float] = MARKER_SIZES) -> list[tuple[float, float, float, float]]:
+    """Square marker rectangles ``(x0, y0, x1, y1)`` in photo pixels, one per box, none overlapping.
+
+    boxes: ``(top, right, bottom, left)`` in pixels of a photo of ``size`` ``(width, height)``. The
+    markers are as large as ``sizes`` (fractions of the width) allow with no two touching, each by its
+    face and off the faces where there is room. On a photo too crowded even for the smallest size,
+    the smallest markers are placed with the fewest overlaps.
+    """
+    width, height = float(size[0]), float(size[1])
+    faces = [tuple(float(v) for v in b) for b in boxes]
+    face_rects = [(l, t, r, b) for t, r, b, l in faces]
+    best: list | None = None
+    for fraction in sizes:
+        m = max(8.0, fraction * width)
+        gap = m * 0.08
+        placed: list[tuple[float, float, float, float]] = []
+        clean = True
+        for i, box in enumerate(faces):
+            options = list(_candidates(box, m, width, height))
+            free = [r for r in options if not any(_overlaps(r, p, gap) for p in placed)]
+            if free:
+                off_faces = [r for r in free if not any(_overlaps(r, f, 0) for j, f in enumerate(face_rects) if j != i)]
+                placed.append((off_faces or free)[0])
+            else:
+                clean = False
+                placed.append(min(options, key=lambda r: sum(_overlaps(r, p, gap) for p in placed)))
+        best = placed
+        if clean:
+            return placed
+    return best or []

@@ -1,9 +1,11 @@
-"""Writing files so that a crash or a full disk never leaves a half-written one behind."""
+"""Writing files so that a crash or a full disk never leaves a half-written one behind, and keeping uploads."""
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 
@@ -33,4 +35,40 @@ def write_atomic(path: Path | str, data: bytes | str, private: bool = False) -> 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return path
+
+
+def save_upload(folder: Path | str, name: str, content: bytes, now: datetime | None = None) -> Path:
+    """Keep a copy of an uploaded photo as ``folder/<YYYY-MM-DD>/<HHMMSS>-<safe name>``, owner-only.
+
+    Folders are made 0700 and the file 0600 (classroom photos are biometric data); the name is the
+    upload's last path part reduced to letters, digits, ``.``, ``-`` and ``_``; an existing file is never
+    replaced (``-2``, ``-3``... are added). Returns the path written.
+    """
+    now = now or datetime.now()
+    folder = Path(folder)
+    day = folder / f"{now:%Y-%m-%d}"
+    for d in (folder.parent, folder, day):
+        d.mkdir(mode=0o700, exist_ok=True)
+    for d in (folder, day):
+        os.chmod(d, 0o700)
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    safe = re.sub(r"[^\w.-]+", "_", base).lstrip(".")[:100] or "photo"
+    path = day / f"{now:%H%M%S}-{safe}"
+    k = 2
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            path = day / f"{now:%H%M%S}-{Path(safe).stem}-{k}{Path(safe).suffix}"
+            k += 1
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    os.chmod(path, 0o600)
     return path

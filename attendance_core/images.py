@@ -78,8 +78,6 @@ def safe_file_name(name: str, limit: int = 120) -> str:
     return base or "photo"
 
 
-#: Deprecated name of :func:`safe_file_name` (not ``roster.display_name``, which names a student).
-display_name = safe_file_name
 
 
 def is_image_file(path: Union[str, os.PathLike]) -> bool:

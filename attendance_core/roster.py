@@ -9,20 +9,37 @@ used and the others are noted.
 """
 from __future__ import annotations
 
+import io
+import os
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
+from PIL import Image
 
 from .encoding_cache import CachedFaces, EncodingCache, forget_everywhere
+from .errors import AttendanceError
 from .faces import REFERENCE_JITTERS, DetectorSettings, detect_faces, encode_faces
-from .images import ImageError, is_image_file, load_image
+from .files import write_atomic
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, is_image_file, load_image
 
 #: A face at least this many times wider than the next one is the subject of a reference photo.
 DOMINANT_FACE_RATIO = 1.6
 #: Reference photos are scaled down to this longest side before detection; faces stay large.
 REFERENCE_MAX_SIDE = 1600
+#: Longest student id (a file or folder name): well inside a file name's 255 bytes and the records' limits.
+MAX_STUDENT_ID = 100
+#: The extension a saved reference photo gets, by the format found in its bytes (not by its upload name).
+_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif",
+               "GIF": ".gif", "HEIF": ".heic"}
+
+
+class RosterError(AttendanceError):
+    """A change to the roster folder that cannot be made; ``str(err)`` says why in the instructor's words."""
 
 
 @dataclass
@@ -242,3 +259,119 @@ def forget_student(folder: Path | str, student_id: str, settings: DetectorSettin
         if student_dir.is_dir() and not any(student_dir.iterdir()):
             student_dir.rmdir()
     return paths
+
+
+# ----- changing the roster folder (the dashboard's Add student and "this is" actions) ------------------
+
+def check_student_id(student_id: str) -> str:
+    """``student_id`` if it can name a roster file or folder; raises :class:`RosterError` otherwise.
+
+    An id is one path part (no ``/``, not hidden), of printable characters, at most MAX_STUDENT_ID long.
+    """
+    if not student_id or not student_id.strip():
+        raise RosterError("a student needs a name")
+    if len(student_id) > MAX_STUDENT_ID:
+        raise RosterError(f"'{student_id[:40]}...' is too long for a student name "
+                          f"({len(student_id)} characters, at most {MAX_STUDENT_ID})")
+    if (student_id.startswith(".") or any(c in student_id for c in "/\\")
+            or not all(c.isprintable() for c in student_id)):
+        raise RosterError(f"'{student_id}' cannot be a student name")
+    return student_id
+
+
+def _entry_named(folder: Path, student_id: str) -> Path | None:
+    """The roster folder's entry for ``student_id`` (file or folder, any case), or None."""
+    key = student_id.lower()
+    return next((p for p in folder.iterdir() if (p.stem if p.is_file() else p.name).lower() == key), None)
+
+
+def _checked_photo(name: str, content: bytes, max_bytes: int, max_pixels: int) -> str:
+    """The extension of a usable reference photo, from its bytes; raises ImageError when it is not one."""
+    load_image(content, name, max_pixels=max_pixels, max_bytes=max_bytes)
+    with Image.open(io.BytesIO(content)) as img:
+        return _EXTENSIONS.get(img.format or "", ".jpg")
+
+
+def _photo_file_name(name: str, extension: str, taken: set[str]) -> str:
+    """A file name for a reference photo: the upload's name reduced to letters, digits, ``-`` and ``_``
+    (at most 60), or ``photo``, with ``extension``; ``-2``, ``-3``... when taken (case-blind)."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^\w-]+", "_", base.rsplit(".", 1)[0] if "." in base else base)[:60].strip("_-") or "photo"
+    candidate, k = f"{stem}{extension}", 2
+    while candidate.lower() in taken:
+        candidate, k = f"{stem}-{k}{extension}", k + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def enroll_student(folder: Path | str, student_id: str, photos: Sequence[tuple[str, bytes]],
+                   max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
+    """Add a student to a roster folder as ``folder/student_id/`` holding ``photos`` ``(upload name, bytes)``.
+
+    Every check is made before anything is written: the id (:func:`check_student_id`), no entry of the
+    same name, at least one photo, each a usable image (:class:`ImageError` names the file). A saved
+    photo is named after its upload, reduced to safe characters, with the extension of the format
+    found in its bytes. The folder appears whole or not at all. Returns the student's folder.
+    """
+    folder = Path(folder)
+    check_student_id(student_id)
+    if not photos:
+        raise RosterError(f"choose one or more photos of {display_name(student_id)}")
+    if _entry_named(folder, student_id) is not None:
+        raise RosterError(f"the roster folder already has an entry named {student_id}")
+    taken: set[str] = set()
+    named = [(_photo_file_name(name, _checked_photo(name, bytes(content), max_bytes, max_pixels), taken),
+              bytes(content)) for name, content in photos]
+    # Written in a hidden folder (roster_entries skips it) and renamed: no half-made student on failure.
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".new-student-"))
+    target = folder / student_id
+    try:
+        for file_name, content in named:
+            (staging / file_name).write_bytes(content)
+        os.chmod(staging, 0o777 & ~_umask())
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def add_reference_photo(folder: Path | str, student_id: str, content: bytes, file_name: str) -> Path:
+    """Add one reference photo (``content``, already checked) to a student of a roster folder.
+
+    A one-photo student (``Id.jpg``) first becomes a folder (``Id/Id.jpg``). The photo is written
+    atomically as ``file_name`` (or ``stem-2.ext``... when taken). Returns its path; raises KeyError
+    when the folder has no such student.
+    """
+    folder = Path(folder)
+    student_dir = folder / student_id
+    if not student_dir.is_dir():
+        single = [p for sid, paths in roster_entries(folder) if sid == student_id for p in paths
+                  if p.parent == folder]
+        if not single:
+            raise KeyError(f"no student {student_id!r} in {folder}")
+        student_dir.mkdir()
+        for p in single:
+            shutil.move(str(p), student_dir / p.name)
+    path = student_dir / file_name
+    k = 2
+    while path.exists():
+        path = student_dir / f"{Path(file_name).stem}-{k}{Path(file_name).suffix}"
+        k += 1
+    return write_atomic(path, content)
+
+
+def discard_reference_photo(folder: Path | str, path: Path | str) -> None:
+    """Delete one reference photo of a roster folder (one just added that turned out unusable), and its
+    student's folder when that leaves it empty."""
+    folder, path = Path(folder), Path(path)
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    if parent != folder and parent.parent == folder and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

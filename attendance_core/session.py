@@ -60,11 +60,13 @@ class Session:
         self.reviews: dict[tuple[int, int], FaceReview] = {}
 
     def add_photo(self, source: ImageSource, name: str | None = None, progress: Progress | None = None,
-                  fraction: tuple[float, float] = (0.0, 1.0)) -> Photo:
-        """Find and encode the faces of one photo; an unreadable photo is kept with its ``error``.
+                  fraction: tuple[float, float] = (0.0, 1.0), keep_failed: bool = True) -> Photo:
+        """Find and encode the faces of one photo; an unreadable photo is returned with its ``error``.
 
         source: a path, bytes, a binary file object or an :class:`images.PhotoFile` (read once, by
         :func:`images.read_photo`); name: what the photo is called (default: its file name).
+        keep_failed: keep an unreadable photo in the session (the command line lists it with its error;
+        the dashboard only reports it).
         """
         lo, hi = fraction
 
@@ -78,7 +80,8 @@ class Session:
             image = load_image(file, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         except ImageError as err:
             photo = Photo(err.file, DetectedFaces.empty(), error=str(err))
-            self.photos.append(photo)
+            if keep_failed:
+                self.photos.append(photo)
             report(err.file, "done", 1.0)
             return photo
         report(file.name, "detecting", 0.1)
@@ -92,13 +95,13 @@ class Session:
         return photo
 
     def add_photos(self, sources: Iterable[ImageSource | tuple[str, ImageSource]],
-                   progress: Progress | None = None) -> list[Photo]:
+                   progress: Progress | None = None, keep_failed: bool = True) -> list[Photo]:
         """Add several photos (paths, :class:`images.PhotoFile`, or ``(name, bytes)`` pairs); a broken one does
-        not stop the others."""
+        not stop the others. Returns one :class:`Photo` per source, failed ones included."""
         items = [(s[0], s[1]) if isinstance(s, tuple) else (None, s) for s in sources]
         added = []
         for k, (name, source) in enumerate(items):
-            added.append(self.add_photo(source, name, progress, (k / len(items), (k + 1) / len(items))))
+            added.append(self.add_photo(source, name, progress, (k / len(items), (k + 1) / len(items)), keep_failed))
         if progress and added:
             progress(added[-1].name, "done", 1.0)
         return added

@@ -1,111 +1,47 @@
-"""What the dashboard knows and does, with no widgets: class, subject, photos, attendance, records.
+"""What the dashboard knows and does, with no widgets: class, subject, photos, attendance, review, records.
 
-:class:`DashboardState` holds one class session being marked. Widgets (``views.py``) link to its
-traits (``class_name``, ``subject``, ``taken_at``, ``tolerance``) and redraw when one of its
-counters changes (``result_version``: the attendance changed; ``roster_version``: the students
-changed; ``history_version``: a session was saved). Every action that can fail for a reason the
-instructor can fix raises :class:`AppError` with a message meant for them.
+:class:`DashboardState` holds one class session being marked. Widgets (``views.py`` and the tab
+modules) link to its traits (``class_name``, ``subject``, ``taken_at``, ``tolerance``) and redraw
+when one of its counters changes (``result_version``: the attendance changed; ``roster_version``:
+the students changed; ``history_version``: a session was saved). Every action that can fail for a
+reason the instructor can fix raises :class:`AppError` with a message meant for them. Files are
+written by the library (``roster`` for the roster folder, ``files`` for kept uploads), never here;
+roster changes are in ``roster_edits.py``, the records in ``records_actions.py``.
 
 Classroom photos stay in memory (``Session(keep_images=True)``); the only faces written to disk
 are crops the instructor explicitly adds to the roster as reference photos.
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import re
-import shutil
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Float, HasTraits, Instance, Int, Unicode, observe, validate
 
 from .. import annotate
-from ..config import Settings, load_settings
+from ..config import Settings
 from ..faces import DetectorSettings
-from ..images import ImageError, load_image
-from ..images import display_name as display_file_name
-from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
-from ..roster import Roster, display_name, forget_student, load_roster, roster_entries
-from ..errors import AttendanceError
-from ..results import STATUSES, Attendance
+from ..files import save_upload
+from ..images import ImageError, PhotoFile, read_photo, safe_file_name
+from ..records import RecordsError
+from ..results import REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance
+from ..roster import Roster, load_roster
 from ..session import Progress, Session
+from .base import AppError, UnknownFace, default_classes, project_settings, sentence, student_id_for
+from .records_actions import HISTORY_COLUMNS, RecordsActions
+from .review_list import Marker, ReviewItem, face_numbers, photo_markers, review_items
+from .roster_edits import ADDED_PHOTO_PATTERN, REFERENCE_CROP_SIDE, RosterEdits
+
+__all__ = ["ADDED_PHOTO_PATTERN", "DEMO_PHOTO", "HISTORY_COLUMNS", "REFERENCE_CROP_SIDE", "AppError",
+           "DashboardState", "UnknownFace", "project_settings", "rates_chart", "student_id_for"]
 
 #: The demo photo offered by "Try the demo photo", relative to the folder holding the roster folder.
 DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
-#: Crops of classroom faces saved as reference photos are scaled up to at least this size (pixels).
-REFERENCE_CROP_SIDE = 240
-#: File name of a reference photo added from a classroom photo: added-<timestamp>.jpg.
-ADDED_PHOTO_PATTERN = "added-{:%Y%m%d-%H%M%S}.jpg"
-#: Columns of the History table: the records' session columns but those the class view does not need.
-HISTORY_COLUMNS = [c for c in SESSION_COLUMNS if c not in ("class", "tolerance", "saved_at", "taken_at_utc")]
 
 
-class AppError(AttendanceError):
-    """A problem the instructor can fix; ``str(err)`` is the message shown in the page."""
-
-
-@dataclass(frozen=True)
-class UnknownFace:
-    """A face of a classroom photo that matched no student. ``number`` counts from 1 across the session."""
-
-    number: int
-    photo: int
-    face: int
-    photo_name: str
-    box: tuple[int, int, int, int]
-    nearest: str | None
-    nearest_distance: float | None
-
-    @property
-    def label(self) -> str:
-        return f"Unknown {self.number}"
-
-
-def project_settings(start: Path | None = None, **overrides) -> Settings:
-    """Settings as :func:`load_settings` gives them, with the roster and data folders found from ``start``.
-
-    Voilà and nbval run a notebook in its own folder (``notebooks/``): when no config file or
-    environment variable names the folders and the default roster folder is not there, the nearest
-    parent folder holding the default roster folder is used, as if the command ran there.
-    """
-    settings = load_settings(**overrides)
-    if settings.source != "defaults" or settings.roster_dir.is_dir():
-        return settings
-    here = (start or Path.cwd()).resolve()
-    for folder in here.parents:
-        if (folder / Settings.roster_dir).is_dir():
-            extra = {}
-            if "ATTENDANCE_ROSTER_DIR" not in os.environ and "roster_dir" not in overrides:
-                extra["roster_dir"] = folder / Settings.roster_dir
-            if "ATTENDANCE_DATA_DIR" not in os.environ and "data_dir" not in overrides:
-                extra["data_dir"] = folder / Settings.data_dir
-            return load_settings(**{**overrides, **extra})
-    return settings
-
-
-def default_classes(settings: Settings) -> dict[str, Path]:
-    """The classes to choose from: the roster folder, named after itself (``known_faces`` -> "known faces")."""
-    return {display_name(settings.roster_dir.name) or "class": settings.roster_dir}
-
-
-def student_id_for(name: str) -> str:
-    """The student id of a typed name: ``" Ada  Lovelace "`` -> ``Ada_Lovelace``; raises AppError if unusable."""
-    words = name.split()
-    sid = "_".join(words)
-    if not sid:
-        raise AppError("Type the new student's name first (for example: Ada Lovelace).")
-    if not re.fullmatch(r"[^\W_][\w.'-]*", sid) or sid.startswith("."):
-        raise AppError(f"'{name.strip()}' cannot be a student name: use letters, digits, spaces, ' and -.")
-    return sid
-
-
-class DashboardState(HasTraits):
+class DashboardState(RosterEdits, RecordsActions, HasTraits):
     """One class session being marked in the dashboard, plus the roster and records it uses.
 
     settings: the settings in force (default: :func:`project_settings`); classes: class name ->
@@ -184,7 +120,7 @@ class DashboardState(HasTraits):
         if self.roster is not None:
             self.session = Session(self.roster, self.detector, self.tolerance, self.settings.ambiguity_margin,
                                    keep_images=True, max_pixels=self.settings.max_pixels,
-                                   max_bytes=self.settings.max_upload_mb * 2**20)
+                                   max_bytes=self.settings.max_upload_mb * 2**20, check_band=self.settings.check_band)
         self._changed()
 
     def _require_session(self) -> Session:
@@ -214,65 +150,49 @@ class DashboardState(HasTraits):
         ``settings.save_uploads`` keeps a copy in ``data_dir/uploads`` (owner-only files).
         """
         session = self._require_session()
-        files = [(display_file_name(name), bytes(content)) for name, content in files]
+        files = list(files)
         if not files:
             raise AppError("No photo was given.")
         limit = self.settings.max_files_per_upload
-        files, extra = files[:limit], files[limit:]
+        files, extra = files[:limit], [safe_file_name(name) for name, _ in files[limit:]]
         messages: dict[int, str] = {}
         known = {p.sha256 for p in session.photos}
-        fresh: list[tuple[int, str, bytes]] = []
+        fresh: list[tuple[int, PhotoFile]] = []
         for k, (name, content) in enumerate(files):
-            digest = _sha256(content)
-            if digest in known:
-                messages[k] = f"{name}: this photo is already in the session."
+            try:
+                file = read_photo(content, name, max_bytes=session.max_bytes)
+            except ImageError as err:
+                messages[k] = sentence(str(err))
+                continue
+            if file.sha256 in known:
+                messages[k] = f"{file.name}: this photo is already in the session."
             else:
-                known.add(digest)
-                fresh.append((k, name, content))
-        before = len(session.photos)
+                known.add(file.sha256)
+                fresh.append((k, file))
         added = []
         try:
-            added = session.add_photos([(name, content) for _, name, content in fresh], progress) if fresh else []
+            # A photo that cannot be decoded is reported, not kept: there is nothing to show of it.
+            added = session.add_photos([file for _, file in fresh], progress, keep_failed=False) if fresh else []
         finally:
-            # A photo that could not be read is reported, not kept: there is nothing to show of it.
-            for i in reversed(range(before, len(session.photos))):
-                if session.photos[i].error:
-                    session.remove_photo(i)
             self._changed()
         kept = []
-        for (k, _, content), photo in zip(fresh, added):
+        for (k, file), photo in zip(fresh, added):
             if photo.error:
-                messages[k] = _sentence(photo.error)
+                messages[k] = sentence(photo.error)
                 continue
-            kept.append((photo.name, content))
+            kept.append((photo.name, file.data))
             if len(photo.faces) == 0:
                 messages[k] = (f"{photo.name}: no faces found. Use a sharper photo where faces are at least "
                                f"{self.settings.min_face_size} pixels wide, or a lower smallest face size.")
-        if self.settings.save_uploads and kept:
-            self._keep_uploads(kept)
+        if self.settings.save_uploads:
+            for name, content in kept:
+                save_upload(Path(self.settings.data_dir) / "uploads", name, content)
         result = [messages[k] for k in sorted(messages)]
         if extra:
-            names = ", ".join(name for name, _ in extra)
+            names = ", ".join(extra)
             result.append(f"{names}: not added, at most {limit} photos can be uploaded at once "
                           f"(upload {'it' if len(extra) == 1 else 'them'} next).")
         return result
-
-    def _keep_uploads(self, photos: list[tuple[str, bytes]]) -> None:
-        """Copy accepted classroom photos into ``data_dir/uploads/<date>/`` (folders 0700, files 0600)."""
-        now = datetime.now()
-        uploads = Path(self.settings.data_dir) / "uploads"
-        folder = uploads / f"{now:%Y-%m-%d}"
-        for d in (Path(self.settings.data_dir), uploads, folder):
-            d.mkdir(mode=0o700, exist_ok=True)
-        for d in (uploads, folder):
-            os.chmod(d, 0o700)
-        for name, content in photos:
-            safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".") or "photo"
-            path = _free_name(folder / f"{now:%H%M%S}-{safe}")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-            os.chmod(path, 0o600)
 
     def add_demo_photo(self, progress: Progress | None = None) -> list[str]:
         """Add the demo classroom photo (``sample_images/two_people.jpg``)."""
@@ -332,226 +252,99 @@ class DashboardState(HasTraits):
     def unknown_labels(self) -> dict[tuple[int, int], str]:
         return {(u.photo, u.face): u.label for u in self.unknown_faces()}
 
-    def annotated_photo(self, index: int, max_side: int = annotate.DISPLAY_MAX_SIDE) -> bytes:
-        """JPEG bytes of photo ``index`` with a box and a name on every face."""
+    def _names(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.roster.students} if self.roster else {}
+
+    def annotated_photo(self, index: int, max_side: int = annotate.DISPLAY_MAX_SIDE, labels: bool = True) -> bytes:
+        """JPEG bytes of photo ``index`` with a box on every face, and its name unless ``labels`` is False
+        (the dashboard draws numbered markers instead: see :meth:`photo_markers`)."""
         att = self.attendance
         if att is None:
             raise AppError("No photo yet.")
-        names = {s.id: s.name for s in self.roster.students} if self.roster else {}
-        return annotate.to_jpeg(annotate.annotate_attendance(att, index, names, self.unknown_labels(), max_side))
+        photo = att.photos[index]
+        # A kept copy may be smaller than the photo the boxes were found in.
+        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        return annotate.to_jpeg(annotate.annotate_attendance(att, index, self._names(), self.unknown_labels(),
+                                                             max_side, scale, labels))
+
+    def photo_markers(self, index: int) -> list[Marker]:
+        """The numbered markers of photo ``index``, placed so that none overlaps another."""
+        att = self.attendance
+        if att is None:
+            raise AppError("No photo yet.")
+        return photo_markers(att, index, self._names())
+
+    def face_numbers(self) -> dict[tuple[int, int], int]:
+        """``(photo, face)`` -> the number of the face's marker (1, 2, ... in photo order)."""
+        att = self.attendance
+        return face_numbers(att) if att is not None else {}
+
+    # ----- review of every face ----------------------------------------------------------------------
+
+    def review_items(self) -> list[ReviewItem]:
+        """Every face in review order: unknown, ambiguous, check band, then sure and decided ones."""
+        return review_items(self.attendance, self._names())
+
+    def review_face(self, number: int, decision: str | None, student_id: str | None = None) -> None:
+        """The instructor's decision on face ``number``: CONFIRMED (right), REJECTED (not this student),
+        REASSIGNED (it is ``student_id``), or None to take it back. A decision made after saving
+        corrects the saved marks it changes, with an audit line."""
+        session = self._require_session()
+        item = next((i for i in self.review_items() if i.number == number), None)
+        if item is None:
+            raise AppError(f"There is no face {number} any more.")
+        if decision is not None and decision not in REVIEW_DECISIONS:
+            raise AppError(f"A face can be {', '.join(REVIEW_DECISIONS)}, not {decision!r}.")
+        if decision == REASSIGNED and not student_id:
+            raise AppError("Choose the student in the list first.")
+        if decision == REJECTED and student_id is None and item.student is None:
+            student_id = item.nearest  # an unknown face: "nobody in the class", said of its nearest student
+            if student_id is None:
+                raise AppError(f"Face {number} is not matched to a student.")
+        before = {s.id: s.status for s in self.attendance.students}
+        try:
+            session.review_face(item.photo, item.face, decision, student_id)
+        except (KeyError, ValueError) as err:
+            raise AppError(sentence(str(err).strip("'\""), capital=True)) from None
+        self._changed()
+        if self.saved_session_id is not None:
+            after = {s.id: s.status for s in self.attendance.students}
+            changed = [sid for sid in after if after[sid] != before.get(sid)]
+            self._correct_saved(changed, after, f"face review: face {number} of {item.photo_name}, {decision}")
+
+    def _correct_saved(self, student_ids, statuses: dict[str, str], note: str) -> None:
+        if not student_ids:
+            return
+        store = self.store()
+        try:
+            for sid in student_ids:
+                store.correct(self.saved_session_id, sid, statuses[sid], note=note)
+        except (RecordsError, SQLAlchemyError) as err:
+            raise AppError(f"The change is shown but could not be saved: {err}") from None
+        self.history_version += 1
+
+    def review_crop(self, item: ReviewItem, side: int = 160) -> bytes:
+        """JPEG bytes of a face of the review, with some margin, at most ``side`` pixels (scaled up when small)."""
+        photo = self.session.photos[item.photo]
+        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        box = tuple(round(v * scale) for v in item.box)
+        crop = annotate.crop_face(photo.image, box, 0.3, min_side=side)
+        return annotate.to_jpeg(annotate.thumbnail(crop, side))
 
     def face_crop(self, face: UnknownFace, side: int = 120) -> bytes:
         """JPEG bytes of an unknown face, for display."""
-        image = self.session.photos[face.photo].image
-        return annotate.to_jpeg(annotate.thumbnail(annotate.crop_face(image, face.box, 0.3), side))
-
-    def _unknown(self, number: int) -> UnknownFace:
-        for face in self.unknown_faces():
-            if face.number == number:
-                return face
-        raise AppError(f"There is no unknown face {number} any more.")
-
-    def add_face_as_new_student(self, number: int, name: str) -> str:
-        """Enroll unknown face ``number`` as a new student named ``name``; returns the new student id."""
-        face = self._unknown(number)
-        sid = student_id_for(name)
-        if self.roster is not None and sid in self.roster.ids:
-            raise AppError(f"{display_name(sid)} is already in the class: use \"this is\" instead.")
-        if any(p.stem.lower() == sid.lower() for p in self.roster_folder.iterdir()):
-            raise AppError(f"The roster folder already has an entry named {sid}.")
-        self._add_reference_crop(face, sid)
-        return sid
-
-    def add_face_to_student(self, number: int, student_id: str) -> None:
-        """Say unknown face ``number`` is ``student_id``: its crop becomes a reference photo, and all photos re-match."""
-        face = self._unknown(number)
-        if self.roster is None or student_id not in self.roster.ids:
-            raise AppError(f"No student {student_id!r} in this class.")
-        self._add_reference_crop(face, student_id)
-
-    def _add_reference_crop(self, face: UnknownFace, student_id: str) -> None:
-        image = self.session.photos[face.photo].image
-        crop = annotate.crop_face(image, face.box, margin=0.6, min_side=REFERENCE_CROP_SIDE)
-        folder = self._student_folder(student_id)
-        path = _free_name(folder / ADDED_PHOTO_PATTERN.format(datetime.now()))
-        path.write_bytes(annotate.to_jpeg(crop, quality=92))
-        roster = self.reload_roster()
-        added = next((p for s in (roster.students if roster else []) if s.id == student_id
-                      for p in s.photos if p.path == path), None)
-        if added is None or not added.usable:
-            reason = added.problem if added is not None else "it could not be read"
-            path.unlink(missing_ok=True)
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-            self.reload_roster()
-            raise AppError(f"{face.label} could not be used as a reference photo ({reason}). "
-                           "Add a portrait of the student in the Roster tab instead.")
-
-    def _student_folder(self, student_id: str) -> Path:
-        """The folder of a student's reference photos; a one-photo student (``Id.jpg``) becomes ``Id/Id.jpg``."""
-        root = self.roster_folder
-        folder = root / student_id
-        if folder.is_dir():
-            return folder
-        single = [p for sid, paths in roster_entries(root) if sid == student_id for p in paths if p.parent == root]
-        folder.mkdir()
-        for p in single:
-            shutil.move(str(p), folder / p.name)
-        return folder
-
-    # ----- roster ------------------------------------------------------------------------------
-
-    def add_student(self, name: str, photos: Iterable[tuple[str, bytes]]) -> str:
-        """Enroll a new student from one or more reference photos ``(file name, content)``; returns the id."""
-        sid = student_id_for(name)
-        photos = [(Path(n).name, bytes(c)) for n, c in photos]
-        if not photos:
-            raise AppError(f"Choose one or more photos of {display_name(sid)} first.")
-        if self.roster is not None and sid in self.roster.ids:
-            raise AppError(f"{display_name(sid)} is already in the class.")
-        for file_name, content in photos:
-            try:
-                load_image(content, file_name)
-            except ImageError as err:
-                raise AppError(_sentence(str(err))) from None
-        folder = self.roster_folder / sid
-        folder.mkdir(parents=True, exist_ok=False)
-        for file_name, content in photos:
-            _free_name(folder / file_name).write_bytes(content)
-        self.reload_roster()
-        return sid
-
-    def remove_student(self, student_id: str) -> None:
-        """Remove a student from the class: their reference photos and cached encodings are deleted."""
-        try:
-            forget_student(self.roster_folder, student_id, self.detector, self.settings.cache_dir, delete_photos=True)
-        except KeyError:
-            raise AppError(f"No student {student_id!r} in this class.") from None
-        self.reload_roster()
-
-    def reference_thumbnail(self, student_id: str, side: int = 96) -> bytes | None:
-        """JPEG bytes of a student's first usable reference photo, cropped on the face (None if none)."""
-        student = self.roster.student(student_id)
-        for photo in student.photos:
-            try:
-                image = load_image(photo.path)
-            except ImageError:
-                continue
-            if photo.box is not None:
-                image = annotate.crop_face(image, photo.box, 0.3)
-            return annotate.to_jpeg(annotate.thumbnail(image, side))
-        return None
-
-    # ----- records -----------------------------------------------------------------------------
-
-    def store(self) -> Store:
-        """The records store (opened from the settings on first use)."""
-        if self._store is None:
-            try:
-                self._store = Store.from_settings(self.settings)
-            except (RecordsError, OSError, SQLAlchemyError) as err:
-                raise AppError(f"The records database cannot be opened: {err}") from None
-        return self._store
-
-    def save(self, marked_by: str | None = None) -> int:
-        """Save the session's attendance in the records; returns the session number."""
-        att = self.attendance
-        if att is None:
-            raise AppError("Nothing to save yet: add a classroom photo first.")
-        if not self.subject.strip():
-            raise AppError("Type the subject (for example: Mathematics) before saving.")
-        if self.saved_session_id is not None:
-            raise AppError(f"This session is already saved (session {self.saved_session_id}); corrections "
-                           "made since are saved as you make them. Use \"New session\" for another class.")
-        store = self.store()
-        try:
-            session_id = store.save_session(att, class_name=self.class_name, subject=self.subject.strip(),
-                                            taken_at=self.taken_at, marked_by=marked_by, settings=self.settings)
-        except DuplicateSessionError as err:
-            raise AppError(f"These photos of this class were saved already, as session {err.session_id}.") from None
-        except (RecordsError, SQLAlchemyError) as err:
-            raise AppError(f"The session could not be saved: {err}") from None
-        self.saved_session_id = int(session_id)
-        self.history_version += 1
-        return self.saved_session_id
-
-    def csv_text(self) -> str:
-        """The attendance as CSV: class, subject, date, then one row per student."""
-        att = self.attendance
-        if att is None:
-            raise AppError("Nothing to download yet: add a classroom photo first.")
-        frame = att.to_frame()
-        frame.insert(0, "taken_at", self.taken_at.isoformat(timespec="minutes"))
-        frame.insert(0, "subject", self.subject.strip())
-        frame.insert(0, "class", self.class_name)
-        frame["distance"] = pd.to_numeric(frame["distance"]).round(4)
-        return frame.to_csv(index=False)
-
-    def csv_file_name(self) -> str:
-        parts = [self.class_name, self.subject.strip(), f"{self.taken_at:%Y-%m-%d_%H%M}"]
-        return re.sub(r"[^\w.-]+", "_", "_".join(p for p in parts if p)) + ".csv"
-
-    def history(self) -> pd.DataFrame:
-        """Saved sessions of the chosen class, newest first (empty when none was saved)."""
-        store = self.store()
-        try:
-            if self.class_name not in store.classes():
-                return pd.DataFrame(columns=HISTORY_COLUMNS)
-            sessions = store.sessions(class_name=self.class_name)
-        except (RecordsError, SQLAlchemyError) as err:
-            raise AppError(f"The history cannot be read: {err}") from None
-        return sessions[HISTORY_COLUMNS].iloc[::-1].reset_index(drop=True)
-
-    def attendance_rates(self) -> pd.DataFrame:
-        """Per student of the chosen class: present, absent, excused, sessions and rate (0-1) over the saved sessions."""
-        store = self.store()
-        try:
-            if self.class_name not in store.classes():
-                return pd.DataFrame(columns=SUMMARY_COLUMNS)
-            return store.report(self.class_name).summary
-        except (RecordsError, SQLAlchemyError) as err:
-            raise AppError(f"The attendance report cannot be made: {err}") from None
+        photo = self.session.photos[face.photo]
+        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        box = tuple(round(v * scale) for v in face.box)
+        return annotate.to_jpeg(annotate.thumbnail(annotate.crop_face(photo.image, box, 0.3), side))
 
 
 def rates_chart(summary, title: str = "") -> bytes:
-    """PNG bytes of a horizontal bar chart of attendance rate per student, from a records report summary."""
-    from matplotlib.figure import Figure
+    """PNG bytes of a bar chart of attendance rate per student (see :func:`app.history.rates_chart`)."""
+    from .history import rates_chart as chart
 
-    names = list(summary["name"])
-    percent = [float(r) * 100 for r in summary["rate"].fillna(0)]  # the report's rate is 0-1
-    fig = Figure(figsize=(6, 0.4 * max(3, len(names)) + 1), dpi=100)
-    ax = fig.add_subplot()
-    ax.barh(names[::-1], percent[::-1], color="#2a9d4a")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("attendance (%)")
-    if title:
-        ax.set_title(title)
-    for y, value in enumerate(percent[::-1]):
-        ax.text(min(value + 1, 90), y, f"{value:.0f}%", va="center", fontsize=9)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return chart(summary, title)
 
 
 def _now() -> datetime:
     return datetime.now().astimezone().replace(second=0, microsecond=0)
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?", ")")) else text + "."
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``stem-2.ext``, ``stem-3.ext``... when it exists already."""
-    k = 2
-    candidate = path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
-        k += 1
-    return candidate

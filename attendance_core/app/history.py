@@ -1,0 +1,85 @@
+"""The History tab: the class's saved sessions and a chart of each student's attendance rate."""
+from __future__ import annotations
+
+import html
+import io
+
+import ipywidgets as w
+
+from .common import MessageBar, TabView, reports_errors
+from .state import DashboardState
+
+
+def _literal(text) -> str:
+    """``text`` shown as typed by matplotlib: a ``$`` would otherwise start mathtext (and fail on a name
+    such as ``Bad$\\frac$``)."""
+    return str(text).replace("$", r"\$")
+
+
+def rates_chart(summary, title: str = "") -> bytes:
+    """PNG bytes of a horizontal bar chart of attendance rate per student, from a records report summary."""
+    from matplotlib.figure import Figure
+
+    names = [_literal(n) for n in summary["name"]]
+    percent = [float(r) * 100 for r in summary["rate"].fillna(0)]  # the report's rate is 0-1
+    fig = Figure(figsize=(6, 0.4 * max(3, len(names)) + 1), dpi=100)
+    ax = fig.add_subplot()
+    # By position, not by name: two students with the same name keep a bar each.
+    ax.barh(range(len(names)), percent[::-1], color="#2a9d4a")
+    ax.set_yticks(range(len(names)), names[::-1])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("attendance (%)")
+    if title:
+        ax.set_title(_literal(title))
+    for y, value in enumerate(percent[::-1]):
+        ax.text(min(value + 1, 90), y, f"{value:.0f}%", va="center", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+class HistoryView(TabView):
+    """Past sessions of the class and a chart of each student's attendance rate."""
+
+    title = "History"
+
+    def __init__(self, state: DashboardState, messages: MessageBar):
+        self._state = state
+        self._messages = messages
+        self._loaded = False
+        self._build()
+        self._wire()
+
+    def _build(self) -> None:
+        self._refresh_button = w.Button(description="Refresh", icon="refresh")
+        self._table = w.HTML("<i>Open this tab to see the saved sessions.</i>", layout=w.Layout(max_width="100%"))
+        self._table.add_class("sa-history")
+        self._chart = w.Image(format="png", layout=w.Layout(max_width="min(640px, 100%)"))
+        self._chart.add_class("sa-history-chart")
+        self.widget = w.VBox([self._refresh_button, self._table, self._chart])
+
+    def _wire(self) -> None:
+        self._refresh_button.on_click(lambda _: self.refresh())
+        self._state.observe(lambda _: self._loaded and self.refresh(), ["history_version", "class_name"])
+
+    @reports_errors
+    def refresh(self) -> None:
+        """Read the sessions and rates from the records again."""
+        self._loaded = True
+        sessions = self._state.history()
+        if sessions is None or len(sessions) == 0:
+            self._table.value = f"<p>No session of {html.escape(self._state.class_name)} saved yet.</p>"
+            self._chart.value = b""
+            self._chart.layout.display = "none"
+            return
+        shown = sessions.rename(columns={"id": "session", "taken_at": "date and time", "unknown_faces": "unknown faces",
+                                         "marked_by": "marked by"})
+        self._table.value = (f"<h3>Sessions of {html.escape(self._state.class_name)}</h3>"
+                             '<div class="sa-history-wrap">'
+                             + shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}") + "</div>")
+        summary = self._state.attendance_rates()
+        self._chart.value = rates_chart(summary, f"Attendance rate per student, {self._state.class_name}")
+        self._chart.layout.display = None
+
+

@@ -1,0 +1,125 @@
+"""The review of faces end to end in a real browser, on a phone (issue 13).
+
+Voilà serves the dashboard over a roster of about 20 students (the development set and the demo
+class). A 12-megapixel composite of their faces holds a stranger matched to one of them just inside
+the tolerance. On an emulated iPhone 13 the instructor uploads it, finds that face first in Review
+faces and marked check, taps "Not this student", sees the student absent and saves: the records
+hold the session with the student absent, and the audit trail the decision.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from attendance_core.config import load_settings
+from attendance_core.records import Store
+
+from conftest import KNOWN_FACES, SAMPLE_IMAGES, free_port, wait_until_listening
+from crowd_class import shared_crowd
+from test_dashboard_phone import SIZES, TIMEOUT_MS, choose_photos, screenshot, wait_for_status
+
+TESTS = Path(__file__).resolve().parent
+NOTEBOOK_CELLS = [
+    "from attendance_core.app import AttendanceApp",
+    "app = AttendanceApp.from_settings()\napp",
+]
+
+
+@pytest.fixture(scope="module")
+def crowd_server(devdata, demo_class, tmp_path_factory):
+    """Voilà serving a notebook that shows the dashboard over the crowd's roster (private data folder)."""
+    crowd, cache = shared_crowd(devdata, KNOWN_FACES, SAMPLE_IMAGES, tmp_path_factory)
+    root = tmp_path_factory.mktemp("crowd-server")
+    shutil.copytree(cache, root / "attendance_data" / "cache")
+    notebook = root / "review.ipynb"
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{k}", "metadata": {}, "outputs": [],
+                   "source": cell.format(tests=str(TESTS))} for k, cell in enumerate(NOTEBOOK_CELLS)],
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    config = root / "jupyter-config"
+    config.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
+    env.update(JUPYTER_CONFIG_DIR=str(config), ATTENDANCE_ROSTER_DIR=str(crowd.roster_dir),
+               ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_TOLERANCE=str(crowd.tolerance),
+               ATTENDANCE_MIN_FACE_SIZE="50", PYTHONPATH=os.pathsep.join([str(TESTS.parent), env.get("PYTHONPATH", "")]))
+    log = root / "voila.log"
+    command = [str(Path(sys.executable).with_name("voila")), str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
+               "--no-browser", f"--Voila.config_file_paths={config}",
+               "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_listening(proc, port, log, 120, "voila")
+        yield crowd, f"http://127.0.0.1:{port}/", root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audited(browser, crowd_server):
+    crowd, url, root = crowd_server
+    context = browser.new_context(**SIZES["iphone13"])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.size_name = "iphone13"
+    try:
+        page.goto(url, timeout=TIMEOUT_MS)
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        choose_photos(page, crowd.photo)
+        page.wait_for_selector(".sa-photo-view img", timeout=TIMEOUT_MS)
+        status = f".sa-status-{crowd.nearest}"
+        wait_for_status(page, status, "present")
+        assert "1 face(s) to check" in page.inner_text(".sa-roster-table")
+
+        page.click(".lm-TabBar-tab:has-text('Review faces')")
+        first = page.locator(".sa-review-asked .sa-review-item").first
+        first.wait_for(timeout=TIMEOUT_MS)
+        assert page.locator(".sa-review-asked .sa-review-item").count() == 1
+        assert "sa-review-check" in first.get_attribute("class")
+        text = first.inner_text()
+        name = crowd.nearest.replace("_", " ")
+        assert "check" in text and name in text
+        # The face and the reference photo side by side, each at least 100 px: recognisable by eye.
+        sizes = first.locator("img").evaluate_all("imgs => imgs.map(i => i.getBoundingClientRect().width)")
+        assert len(sizes) == 2 and min(sizes) >= 100
+        screenshot(page, "review-stranger-first")
+
+        first.locator(".sa-review-reject button, button.sa-review-reject").first.tap()
+        page.wait_for_selector(f".sa-message .sa-info:has-text('is not {name}')", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.querySelectorAll('.sa-review-asked .sa-review-item').length === 0")
+        assert "Nothing left to check" in page.inner_text(".sa-review")
+        screenshot(page, "review-decided")
+
+        page.click(".lm-TabBar-tab:has-text('Take attendance')")
+        wait_for_status(page, status, "absent")
+        page.fill(".widget-text input[placeholder='e.g. Mathematics']", "History of Science")
+        page.keyboard.press("Tab")
+        page.click(".sa-save")
+        page.wait_for_selector(".sa-message .sa-success:has-text('Session saved')", timeout=TIMEOUT_MS)
+        screenshot(page, "review-saved")
+    finally:
+        context.close()
+
+    settings = load_settings(roster_dir=crowd.roster_dir, data_dir=root / "attendance_data")
+    with Store.from_settings(settings) as store:
+        (session_id,) = store.sessions()["id"]
+        marks = store.session_marks(session_id).set_index("student_id")
+        assert marks.loc[crowd.nearest, "status"] == "absent"
+        trail = store.corrections(session_id)
+        row = trail[trail["student_id"] == crowd.nearest]
+        assert list(zip(row["old_status"], row["new_status"])) == [("present", "absent")]
+        report = store.report("known faces").summary.set_index("student_id")
+        assert report.loc[crowd.nearest, "absent"] == 1
