@@ -359,6 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the server configuration that would be used (secrets hidden) and exit")
     p.set_defaults(func=_cmd_serve)
 
+    from .hub import commands as hub_commands  # `attendance hub`, `users`, `classes assign` (docs/hub.md)
+
+    hub_commands.add_commands(sub)
+    p = sub.add_parser("classes", help="the school's classes")
+    classes_sub = p.add_subparsers(dest="classes_command", required=True, metavar="SUBCOMMAND")
+    hub_commands.add_classes_assign(classes_sub)
+
     p = sub.add_parser("config", help="show the settings in force and where they come from")
     p.set_defaults(func=_cmd_config)
     return parser

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Float, HasTraits, Instance, Int, Unicode, observe, validate
 
-from .. import annotate
+from .. import access, annotate
 from ..config import Settings, load_settings
 from ..faces import DetectorSettings
 from ..images import ImageError, load_image
@@ -91,7 +91,11 @@ def project_settings(start: Path | None = None, **overrides) -> Settings:
 
 
 def default_classes(settings: Settings) -> dict[str, Path]:
-    """The classes to choose from: the roster folder, named after itself (``known_faces`` -> "known faces")."""
+    """The classes to choose from: each roster folder in ``classes_dir`` (a school), else the roster folder,
+    named after itself (``known_faces`` -> "known faces")."""
+    if settings.classes_dir and Path(settings.classes_dir).is_dir():
+        folders = sorted(p for p in Path(settings.classes_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+        return {display_name(p.name): p for p in folders}
     return {display_name(settings.roster_dir.name) or "class": settings.roster_dir}
 
 
@@ -111,7 +115,9 @@ class DashboardState(HasTraits):
 
     settings: the settings in force (default: :func:`project_settings`); classes: class name ->
     roster folder (default: :func:`default_classes`); store: a records store (default: opened from
-    the settings on first use); demo_photo: the photo of "Try the demo photo".
+    the settings on first use); demo_photo: the photo of "Try the demo photo"; user: the signed-in
+    user (default: the hub's ``$JUPYTERHUB_USER``, None without a hub): only their classes are offered,
+    and the records are read and written as them (:class:`attendance_core.access.UserStore`).
     """
 
     class_name = Unicode("")
@@ -126,15 +132,22 @@ class DashboardState(HasTraits):
     history_version = Int(0)
 
     def __init__(self, settings: Settings | None = None, classes: dict[str, Path] | None = None,
-                 store=None, demo_photo: Path | None = None):
+                 store=None, demo_photo: Path | None = None, user: str | None = None):
         settings = settings or project_settings()
         self.settings = settings
+        self.user = access.hub_user() if user is None else access.normalize_user(user)
+        self._store = access.open_store(store, self.user) if store is not None else None
         self.classes = {name: Path(folder) for name, folder in (classes or default_classes(settings)).items()}
+        if self.user is not None:
+            allowed = access.visible_classes(self.store().user, self.classes)
+            if self.classes and not allowed:
+                raise AppError(f"No class is assigned to {self.user} yet: ask an admin to assign yours "
+                               "(attendance classes assign CLASS --teacher NAME).")
+            self.classes = {name: self.classes[name] for name in allowed}
         if not self.classes:
             raise AppError("No class to choose: give at least one roster folder.")
         self.detector = DetectorSettings(settings.detector, settings.min_face_size, settings.workers, settings.jitters)
         self.demo_photo = Path(demo_photo) if demo_photo else settings.roster_dir.parent / DEMO_PHOTO
-        self._store = store
         self.roster: Roster | None = None
         self.roster_error: str | None = None
         self.session: Session | None = None
@@ -449,7 +462,7 @@ class DashboardState(HasTraits):
         """The records store (opened from the settings on first use)."""
         if self._store is None:
             try:
-                self._store = Store.from_settings(self.settings)
+                self._store = access.open_store(Store.from_settings(self.settings), self.user)
             except (RecordsError, OSError, SQLAlchemyError) as err:
                 raise AppError(f"The records database cannot be opened: {err}") from None
         return self._store
@@ -470,7 +483,7 @@ class DashboardState(HasTraits):
                                             taken_at=self.taken_at, marked_by=marked_by, settings=self.settings)
         except DuplicateSessionError as err:
             raise AppError(f"These photos of this class were saved already, as session {err.session_id}.") from None
-        except (RecordsError, SQLAlchemyError) as err:
+        except (RecordsError, access.PermissionDenied, SQLAlchemyError) as err:
             raise AppError(f"The session could not be saved: {err}") from None
         self.saved_session_id = int(session_id)
         self.history_version += 1
