@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,12 @@ class HubPlan:
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def proxy_command() -> str:
     """The configurable-http-proxy program: next to this Python (``scripts/setup.sh`` puts it there), else on PATH."""
     beside = Path(sys.executable).with_name("configurable-http-proxy")
@@ -120,7 +127,8 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
 
     ip, port: the address teachers open. authenticator: a key of :data:`AUTHENTICATORS`. extra_config:
     a ``jupyterhub_config.py`` read after ours (the LDAP server, OAuth client ids...). hub_port,
-    proxy_api_port: the hub's internal ports on 127.0.0.1 (0: JupyterHub's defaults 8081 and 8001).
+    proxy_api_port: the hub's internal ports on 127.0.0.1 (0: free ports chosen now, so that another
+    hub or service on the machine cannot collide with them).
     Raises :class:`HubError`.
     """
     if authenticator not in AUTHENTICATORS:
@@ -146,7 +154,7 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
     hub: dict[str, dict[str, Any]] = {
         "JupyterHub": {
             "bind_url": f"http://{ip}:{port}",
-            "hub_bind_url": f"http://127.0.0.1:{hub_port or 8081}",
+            "hub_bind_url": f"http://127.0.0.1:{hub_port or _free_port()}",
             "db_url": hub_database_url(settings),
             "cookie_secret_file": str(state / "jupyterhub_cookie_secret"),
             "pid_file": str(state / "jupyterhub.pid"),
@@ -160,7 +168,7 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         },
         "ConfigurableHTTPProxy": {
             "command": [proxy_command()],
-            "api_url": f"http://127.0.0.1:{proxy_api_port or 8001}",
+            "api_url": f"http://127.0.0.1:{proxy_api_port or _free_port()}",
         },
         "Authenticator": {
             "admin_users": sorted(admins),
