@@ -242,7 +242,7 @@ def _cmd_samples(args, settings: Settings, out, err) -> int:
 def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
     for name in ("tolerance", "ambiguity_margin", "detector", "min_face_size", "jitters", "workers",
-                 "roster_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
+                 "roster_dir", "classes_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
                  "save_uploads", "idle_kernel_minutes"):
         print(f"{name} = {getattr(settings, name)}", file=out)
     print(f"password_hash = {'(set)' if settings.password_hash else '(not set)'}", file=out)

@@ -115,3 +115,20 @@ def test_dashboard_offers_only_the_signed_in_teachers_classes(app_settings, tmp_
     with pytest.raises(AppError, match="No class is assigned to ben yet"):
         DashboardState(settings, user="ben")
     assert list(DashboardState(settings).classes) == ["7A", "7B"]  # no hub: one instructor, every class
+
+
+def test_only_an_admin_changes_a_roster_on_the_hub(app_settings):
+    from attendance_core.app.state import AppError, DashboardState
+
+    records = Store(app_settings.resolved_database_url())
+    directory = Directory.of(records)
+    directory.add_user("ana", TEACHER)
+    directory.add_user("boss", ADMIN)
+    directory.assign("known faces", "ana")
+    before = sorted(p.name for p in app_settings.roster_dir.iterdir())
+    teacher = DashboardState(app_settings, user="ana")
+    with pytest.raises(AppError, match="Only an admin may change a class's roster; ana is a teacher"):
+        teacher.remove_student("Joe_Biden")
+    assert sorted(p.name for p in app_settings.roster_dir.iterdir()) == before
+    DashboardState(app_settings, user="boss").remove_student("Joe_Biden")
+    assert "Joe_Biden" not in {p.stem for p in app_settings.roster_dir.iterdir()}

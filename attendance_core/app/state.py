@@ -367,6 +367,7 @@ class DashboardState(HasTraits):
 
     def add_face_as_new_student(self, number: int, name: str) -> str:
         """Enroll unknown face ``number`` as a new student named ``name``; returns the new student id."""
+        self._require_roster_rights()
         face = self._unknown(number)
         sid = student_id_for(name)
         if self.roster is not None and sid in self.roster.ids:
@@ -378,10 +379,19 @@ class DashboardState(HasTraits):
 
     def add_face_to_student(self, number: int, student_id: str) -> None:
         """Say unknown face ``number`` is ``student_id``: its crop becomes a reference photo, and all photos re-match."""
+        self._require_roster_rights()
         face = self._unknown(number)
         if self.roster is None or student_id not in self.roster.ids:
             raise AppError(f"No student {student_id!r} in this class.")
         self._add_reference_crop(face, student_id)
+
+    def _require_roster_rights(self) -> None:
+        # On a hub, rosters are the admin's (a teacher marks; they do not enroll or remove students).
+        if self.user is not None:
+            try:
+                access.require_admin(self.store().user, "change a class's roster")
+            except access.PermissionDenied as err:
+                raise AppError(f"{str(err)[:1].upper()}{str(err)[1:]}.") from None
 
     def _add_reference_crop(self, face: UnknownFace, student_id: str) -> None:
         image = self.session.photos[face.photo].image
@@ -417,6 +427,7 @@ class DashboardState(HasTraits):
 
     def add_student(self, name: str, photos: Iterable[tuple[str, bytes]]) -> str:
         """Enroll a new student from one or more reference photos ``(file name, content)``; returns the id."""
+        self._require_roster_rights()
         sid = student_id_for(name)
         photos = [(Path(n).name, bytes(c)) for n, c in photos]
         if not photos:
@@ -437,6 +448,7 @@ class DashboardState(HasTraits):
 
     def remove_student(self, student_id: str) -> None:
         """Remove a student from the class: their reference photos and cached encodings are deleted."""
+        self._require_roster_rights()
         try:
             forget_student(self.roster_folder, student_id, self.detector, self.settings.cache_dir, delete_photos=True)
         except KeyError:
