@@ -253,7 +253,7 @@ def _cmd_samples(args, settings: Settings, out, err) -> int:
 def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
     for name in ("tolerance", "ambiguity_margin", "check_band", "detector", "min_face_size", "jitters", "workers",
-                 "roster_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
+                 "roster_dir", "classes_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
                  "save_uploads", "idle_kernel_minutes", "max_kernels", "max_kernels_per_user"):
         print(f"{name} = {getattr(settings, name)}", file=out)
     print(f"password_hash = {'(set)' if settings.password_hash else '(not set)'}", file=out)
@@ -369,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true",
                    help="print the server configuration that would be used (secrets hidden) and exit")
     p.set_defaults(func=_cmd_serve)
+
+    from .hub import commands as hub_commands  # `attendance hub`, `users`, `classes assign` (docs/hub.md)
+
+    hub_commands.add_commands(sub)
+    p = sub.add_parser("classes", help="the school's classes")
+    classes_sub = p.add_subparsers(dest="classes_command", required=True, metavar="SUBCOMMAND")
+    hub_commands.add_classes_assign(classes_sub)
 
     p = sub.add_parser("config", help="show the settings in force and where they come from")
     p.set_defaults(func=_cmd_config)

@@ -41,6 +41,7 @@ class Settings:
     jitters: int = 1  # re-sampled encodings per face; more is slower and slightly more accurate
     workers: int = 0  # threads for detection; 0 = all cores
     roster_dir: Path = Path("known_faces")
+    classes_dir: str = ""  # a folder with one roster folder per class (a school); empty: roster_dir is the one class
     data_dir: Path = Path("attendance_data")
     database_url: str = ""  # empty: SQLite file in data_dir
     max_pixels: int = 60_000_000
@@ -178,7 +179,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     values.update(_coerce_all({k: v for k, v in overrides.items() if v is not None}, "override"))
     settings = Settings(**values, source=source)
     # Relative folders are relative to the config file's folder (or the current folder without one).
-    settings = dataclasses.replace(settings, roster_dir=base / settings.roster_dir, data_dir=base / settings.data_dir)
+    settings = dataclasses.replace(settings, roster_dir=base / settings.roster_dir, data_dir=base / settings.data_dir,
+                                   classes_dir=str(base / settings.classes_dir) if settings.classes_dir else "")
     return _validated(settings)
 
 

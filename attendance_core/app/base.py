@@ -55,7 +55,11 @@ def project_settings(start: Path | None = None, **overrides) -> Settings:
 
 
 def default_classes(settings: Settings) -> dict[str, Path]:
-    """The classes to choose from: the roster folder, named after itself (``known_faces`` -> "known faces")."""
+    """The classes to choose from: each roster folder in ``classes_dir`` (a school), else the roster folder,
+    named after itself (``known_faces`` -> "known faces")."""
+    if settings.classes_dir and Path(settings.classes_dir).is_dir():
+        folders = sorted(p for p in Path(settings.classes_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+        return {display_name(p.name): p for p in folders}
     return {display_name(settings.roster_dir.name) or "class": settings.roster_dir}
 
 

@@ -9,6 +9,7 @@ import re
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import access
 from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
 from .base import AppError
 
@@ -25,7 +26,7 @@ class RecordsActions:
         """The records store (opened from the settings on first use)."""
         if self._store is None:
             try:
-                self._store = Store.from_settings(self.settings)
+                self._store = access.open_store(Store.from_settings(self.settings), self.user)
             except (RecordsError, OSError, SQLAlchemyError) as err:
                 raise AppError(f"The records database cannot be opened: {err}") from None
         return self._store
@@ -46,7 +47,7 @@ class RecordsActions:
                                             taken_at=self.taken_at, marked_by=marked_by, settings=self.settings)
         except DuplicateSessionError as err:
             raise AppError(f"These photos of this class were saved already, as session {err.session_id}.") from None
-        except (RecordsError, SQLAlchemyError) as err:
+        except (RecordsError, access.PermissionDenied, SQLAlchemyError) as err:
             raise AppError(f"The session could not be saved: {err}") from None
         self.saved_session_id = int(session_id)
         self.history_version += 1

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from .. import annotate
+from .. import access, annotate
 from ..images import ImageError, load_image
 from ..images import safe_file_name
 from ..roster import (RosterError, add_reference_photo, discard_reference_photo, display_name, enroll_student,
@@ -31,8 +31,17 @@ class RosterEdits:
                 return face
         raise AppError(f"There is no unknown face {number} any more.")
 
+    def _require_roster_rights(self) -> None:
+        # On a hub, rosters are the admin's (a teacher marks; they do not enroll or remove students).
+        if self.user is not None:
+            try:
+                access.require_admin(self.store().user, "change a class's roster")
+            except access.PermissionDenied as err:
+                raise AppError(f"{str(err)[:1].upper()}{str(err)[1:]}.") from None
+
     def add_face_as_new_student(self, number: int, name: str) -> str:
         """Enroll unknown face ``number`` as a new student named ``name``; returns the new student id."""
+        self._require_roster_rights()
         face = self._unknown(number)
         sid = student_id_for(name)
         if self.roster is not None and sid in self.roster.ids:
@@ -47,6 +56,7 @@ class RosterEdits:
 
     def add_face_to_student(self, number: int, student_id: str) -> None:
         """Say unknown face ``number`` is ``student_id``: its crop becomes a reference photo, and all photos re-match."""
+        self._require_roster_rights()
         face = self._unknown(number)
         if self.roster is None or student_id not in self.roster.ids:
             raise AppError(f"No student {student_id!r} in this class.")
@@ -76,6 +86,7 @@ class RosterEdits:
 
     def add_student(self, name: str, photos: Iterable[tuple[str, bytes]]) -> str:
         """Enroll a new student from one or more reference photos ``(file name, content)``; returns the id."""
+        self._require_roster_rights()
         sid = student_id_for(name)
         photos = [(safe_file_name(n), bytes(c)) for n, c in photos]
         if not photos:
@@ -96,6 +107,7 @@ class RosterEdits:
 
     def remove_student(self, student_id: str) -> None:
         """Remove a student from the class: their reference photos and cached encodings are deleted."""
+        self._require_roster_rights()
         try:
             forget_student(self.roster_folder, student_id, self.detector, self.settings.cache_dir, delete_photos=True)
         except KeyError:

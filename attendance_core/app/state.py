@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Float, HasTraits, Instance, Int, Unicode, observe, validate
 
-from .. import annotate
+from .. import access, annotate
 from ..config import Settings
 from ..faces import DetectorSettings
 from ..files import save_upload
@@ -61,15 +61,22 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     history_version = Int(0)
 
     def __init__(self, settings: Settings | None = None, classes: dict[str, Path] | None = None,
-                 store=None, demo_photo: Path | None = None):
+                 store=None, demo_photo: Path | None = None, user: str | None = None):
         settings = settings or project_settings()
         self.settings = settings
+        self.user = access.hub_user() if user is None else access.normalize_user(user)
+        self._store = access.open_store(store, self.user) if store is not None else None
         self.classes = {name: Path(folder) for name, folder in (classes or default_classes(settings)).items()}
+        if self.user is not None:
+            allowed = access.visible_classes(self.store().user, self.classes)
+            if self.classes and not allowed:
+                raise AppError(f"No class is assigned to {self.user} yet: ask an admin to assign yours "
+                               "(attendance classes assign CLASS --teacher NAME).")
+            self.classes = {name: self.classes[name] for name in allowed}
         if not self.classes:
             raise AppError("No class to choose: give at least one roster folder.")
         self.detector = DetectorSettings(settings.detector, settings.min_face_size, settings.workers, settings.jitters)
         self.demo_photo = Path(demo_photo) if demo_photo else settings.roster_dir.parent / DEMO_PHOTO
-        self._store = store
         self.roster: Roster | None = None
         self.roster_error: str | None = None
         self.session: Session | None = None

@@ -1,0 +1,310 @@
+"""``attendance hub``: the dashboard for a whole school, on JupyterHub, one login per teacher.
+
+JupyterHub does the logins (its authenticators: NativeAuthenticator by default, LDAP, Google,
+Microsoft), starts one dashboard-only server per signed-in teacher (:mod:`.teacher_server`), stops idle
+ones (``jupyterhub-idle-culler``), and puts them all behind one address through its proxy
+(configurable-http-proxy, from npm). Identity comes from the hub: each teacher's server and its kernel
+know the signed-in name (``JUPYTERHUB_USER``), and the records are read and written as that user
+(:class:`attendance_core.access.UserStore`).
+
+The configuration is written here, into a private temporary folder, and is the only one the hub and
+the teachers' servers read; the hub's state (its database of logins, the cookie secret) lives in
+``data_dir/hub`` (owner only).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from .. import access
+from ..config import ConfigError, Settings
+from ..records import Store
+from ..server import DASHBOARD_NOTEBOOK, is_loopback
+from .teacher_server import DASHBOARD_PATH, server_config
+
+DEFAULT_IP = "127.0.0.1"
+DEFAULT_PORT = 8000
+#: ``--authenticator`` choices: JupyterHub authenticator classes (configured further by ``--config FILE``).
+AUTHENTICATORS = {
+    "native": "nativeauthenticator.NativeAuthenticator",
+    "ldap": "ldapauthenticator.LDAPAuthenticator",
+    "google": "oauthenticator.google.GoogleOAuthenticator",
+    "microsoft": "oauthenticator.azuread.AzureAdOAuthenticator",
+}
+MIN_PASSWORD_LENGTH = 8
+#: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
+ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
+
+
+class HubError(ConfigError):
+    """The hub cannot start or be changed as asked; the message says why and what to do."""
+
+
+def state_dir(settings: Settings) -> Path:
+    """The hub's own state (its login database, cookie secret, teachers' working folders), owner only."""
+    folder = settings.data_dir / "hub"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def hub_database_url(settings: Settings) -> str:
+    """JupyterHub's own database (logins, tokens, NativeAuthenticator's accounts): a file in :func:`state_dir`."""
+    return f"sqlite:///{(state_dir(settings) / 'jupyterhub.sqlite').resolve()}"
+
+
+def is_sqlite(settings: Settings) -> bool:
+    """Whether the records database is an SQLite file."""
+    return sa.make_url(settings.resolved_database_url()).get_backend_name() == "sqlite"
+
+
+def check_shared_records(settings: Settings, users: list[str]) -> None:
+    """Refuse SQLite records once several users share the hub (raises :class:`HubError` saying why)."""
+    if len(users) > 1 and is_sqlite(settings):
+        raise HubError(
+            f"the records are in an SQLite file ({settings.resolved_database_url()}) and {len(users)} users share "
+            f"this hub ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''}). Every teacher has their own "
+            "server process writing to the records: an SQLite file lets only one write at a time (a school's "
+            "8 o'clock rush queues behind it), cannot be shared by servers on several machines (Kubernetes), "
+            "and is unsafe on network storage. Set database_url to a PostgreSQL database "
+            "(e.g. postgresql+psycopg://attendance@dbhost/attendance) in attendance.toml or ATTENDANCE_DATABASE_URL.")
+
+
+def open_directory(settings: Settings) -> tuple[Store, access.Directory]:
+    """The records store and its users/classes directory, opened from ``settings``."""
+    store = Store.from_settings(settings)
+    return store, access.Directory.of(store)
+
+
+@dataclass(frozen=True)
+class HubPlan:
+    """What ``attendance hub`` will run: the address, the authenticator, and the configurations it writes."""
+
+    ip: str
+    port: int
+    authenticator: str
+    hub_config: dict[str, dict[str, Any]]
+    teacher_config: dict[str, Any]
+    teacher_env: dict[str, str]
+    extra_config: Path | None = None
+    admins: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        host = self.ip if self.ip not in ("", "0.0.0.0", "::") else "localhost"
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proxy_command() -> str:
+    """The configurable-http-proxy program: next to this Python (``scripts/setup.sh`` puts it there), else on PATH."""
+    beside = Path(sys.executable).with_name("configurable-http-proxy")
+    found = str(beside) if beside.exists() else shutil.which("configurable-http-proxy")
+    if not found:
+        raise HubError("configurable-http-proxy is not installed: run `make setup` (it installs it with npm into "
+                       ".venv), or `npm install --global --prefix .venv configurable-http-proxy`")
+    return found
+
+
+def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT, authenticator: str = "native",
+             extra_config: Path | None = None, hub_port: int = 0, proxy_api_port: int = 0) -> HubPlan:
+    """Check the settings and build JupyterHub's and the teachers' servers' configuration.
+
+    ip, port: the address teachers open. authenticator: a key of :data:`AUTHENTICATORS`. extra_config:
+    a ``jupyterhub_config.py`` read after ours (the LDAP server, OAuth client ids...). hub_port,
+    proxy_api_port: the hub's internal ports on 127.0.0.1 (0: free ports chosen now, so that another
+    hub or service on the machine cannot collide with them).
+    Raises :class:`HubError`.
+    """
+    if authenticator not in AUTHENTICATORS:
+        raise HubError(f"--authenticator must be one of {', '.join(AUTHENTICATORS)}, not {authenticator!r}")
+    if not 1 <= port <= 65535:
+        raise HubError(f"--port must be between 1 and 65535, not {port}")
+    if extra_config is not None and not Path(extra_config).is_file():
+        raise HubError(f"{extra_config}: hub configuration file not found")
+    if not DASHBOARD_NOTEBOOK.is_file():
+        raise HubError(f"the dashboard notebook {DASHBOARD_NOTEBOOK} is missing (run from the project folder)")
+    store, directory = open_directory(settings)
+    try:
+        users = [u.name for u in directory.users()]
+        admins = directory.admins()
+    finally:
+        store.close()
+    check_shared_records(settings, users)
+    if not admins:
+        raise HubError("no admin yet: add one first with `attendance users add NAME --role admin` "
+                       "(the admin approves teachers who sign up, and assigns classes)")
+    state = state_dir(settings)
+    idle_seconds = round(settings.idle_kernel_minutes * 60)
+    hub: dict[str, dict[str, Any]] = {
+        "JupyterHub": {
+            "bind_url": f"http://{ip}:{port}",
+            "hub_bind_url": f"http://127.0.0.1:{hub_port or _free_port()}",
+            "db_url": hub_database_url(settings),
+            "cookie_secret_file": str(state / "jupyterhub_cookie_secret"),
+            "pid_file": str(state / "jupyterhub.pid"),
+            "authenticator_class": AUTHENTICATORS[authenticator],
+            "spawner_class": "jupyterhub.spawner.SimpleLocalProcessSpawner",
+            # After login, straight to the teacher's dashboard (started if needed).
+            "redirect_to_server": True,
+            "cleanup_servers": True,
+            "services": [],
+            "load_roles": [],
+        },
+        "ConfigurableHTTPProxy": {
+            "command": [proxy_command()],
+            "api_url": f"http://127.0.0.1:{proxy_api_port or _free_port()}",
+        },
+        "Authenticator": {
+            "admin_users": sorted(admins),
+            # NativeAuthenticator: an admin approves each sign-up; other authenticators: the users the
+            # records know (`attendance users add`), unless the extra config allows more (allowed_groups...).
+            **({"allow_all": True} if authenticator == "native" else {"allowed_users": sorted(users)}),
+        },
+        "NativeAuthenticator": {
+            "enable_signup": True,
+            "open_signup": False,
+            "minimum_password_length": MIN_PASSWORD_LENGTH,
+            "check_common_password": True,
+            "allowed_failed_logins": 5,
+            "seconds_before_next_try": 600,
+        },
+        "Spawner": {
+            "cmd": [sys.executable, "-m", "jupyterhub.singleuser"],
+            "default_url": DASHBOARD_PATH,
+            "env_keep": ENV_KEEP,
+            # A first start loads the roster; the shared 2-core test machine can take a minute.
+            "start_timeout": 180,
+            "http_timeout": 180,
+        },
+        "SimpleLocalProcessSpawner": {"home_dir_template": str(state / "home" / "{username}")},
+    }
+    if settings.idle_kernel_minutes > 0:
+        hub["JupyterHub"]["services"].append({
+            "name": "idle-culler",
+            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={max(idle_seconds, 60)}",
+                        f"--cull-every={max(30, min(300, idle_seconds // 2))}"],
+        })
+        hub["JupyterHub"]["load_roles"].append({
+            "name": "idle-culler", "services": ["idle-culler"],
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        })
+    teacher_env = {
+        "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
+        "JUPYTER_NO_CONFIG": "1",
+        "ATTENDANCE_ROSTER_DIR": str(settings.roster_dir.resolve()),
+        "ATTENDANCE_DATA_DIR": str(settings.data_dir.resolve()),
+        "ATTENDANCE_DATABASE_URL": settings.resolved_database_url(),
+    }
+    if settings.classes_dir:
+        teacher_env["ATTENDANCE_CLASSES_DIR"] = str(Path(settings.classes_dir).resolve())
+    if settings.source != "defaults":
+        teacher_env["ATTENDANCE_CONFIG"] = str(Path(settings.source).resolve())
+    return HubPlan(ip, port, authenticator, hub, server_config(settings, root_dir=""), teacher_env,
+                   Path(extra_config).resolve() if extra_config else None, sorted(admins))
+
+
+def warnings(plan: HubPlan) -> list[str]:
+    """What an administrator should know before opening the hub to a network."""
+    notes = []
+    if os.geteuid() == 0:
+        notes.append("running as root: run the hub under an account of its own (the teachers' servers run as it)")
+    if not is_loopback(plan.ip):
+        notes.append("this is plain HTTP: on a network, put the hub behind an HTTPS reverse proxy "
+                     "(see docs/hub.md), or set JupyterHub.ssl_cert/ssl_key in --config")
+    return notes
+
+
+def write_config(plan: HubPlan, folder: Path) -> Path:
+    """Write ``jupyterhub_config.py`` and the teachers' server configuration into ``folder``; returns the former.
+
+    The teachers' servers get a folder of their own: their Jupyter configuration (the only one they
+    read) and a copy of the dashboard notebook (the only notebook they can open).
+    """
+    teacher = folder / "teacher"
+    (teacher / "config").mkdir(parents=True, mode=0o700)
+    (teacher / "app").mkdir(mode=0o700)
+    shutil.copy2(DASHBOARD_NOTEBOOK, teacher / "app" / DASHBOARD_NOTEBOOK.name)
+    server = json.loads(json.dumps(plan.teacher_config))
+    server["ServerApp"]["root_dir"] = str(teacher / "app")
+    _write_private(teacher / "config" / "jupyter_server_config.json", json.dumps(server, indent=1))
+    hub = json.loads(json.dumps(plan.hub_config))
+    hub["Spawner"]["environment"] = plan.teacher_env
+    # JUPYTER_NO_CONFIG (in teacher_env) hides every Jupyter configuration of the machine, and with it every
+    # extension enabled there: this file is the only configuration a teacher's server reads.
+    hub["Spawner"]["args"] = [f"--config={teacher / 'config' / 'jupyter_server_config.json'}"]
+    hub["Spawner"]["notebook_dir"] = str(teacher / "app")
+    lines = ["# Written by `attendance hub`; deleted when it stops.", "c = get_config()  # noqa: F821"]
+    for section, values in hub.items():
+        for name, value in values.items():
+            lines.append(f"c.{section}.{name} = {value!r}")
+    lines += ["from attendance_core.hub import hooks as _hooks",
+              "c.Spawner.pre_spawn_hook = _hooks.pre_spawn",
+              f"c.Spawner.environment['JUPYTER_RUNTIME_DIR'] = _hooks.runtime_dir({str(folder / 'run')!r})"]
+    if plan.extra_config is not None:
+        lines.append(f"load_subconfig({str(plan.extra_config)!r})  # noqa: F821")
+    return _write_private(folder / "jupyterhub_config.py", "\n".join(lines) + "\n")
+
+
+def _write_private(path: Path, text: str) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def hub_environment(settings: Settings) -> dict[str, str]:
+    """The hub's environment: ours, without the machine's Jupyter configuration, with our settings' folders."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JUPYTERHUB_"))}
+    env.update(ATTENDANCE_ROSTER_DIR=str(settings.roster_dir.resolve()),
+               ATTENDANCE_DATA_DIR=str(settings.data_dir.resolve()),
+               ATTENDANCE_DATABASE_URL=settings.resolved_database_url())
+    if settings.classes_dir:
+        env["ATTENDANCE_CLASSES_DIR"] = str(Path(settings.classes_dir).resolve())
+    if settings.source != "defaults":
+        env["ATTENDANCE_CONFIG"] = str(Path(settings.source).resolve())
+    return env
+
+
+def run_hub(settings: Settings, plan: HubPlan, log: Callable[[str], None] = print) -> int:
+    """Run JupyterHub as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
+    folder = Path(tempfile.mkdtemp(prefix="attendance-hub-"))  # mode 0700
+    try:
+        config = write_config(plan, folder)
+        log(f"Smart Attendance hub: {plan.url}  (login: {plan.authenticator}; admins: {', '.join(plan.admins)}; "
+            "Ctrl+C stops it)")
+        for note in warnings(plan):
+            log("note: " + note)
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                                env=hub_environment(settings), cwd=state_dir(settings))
+
+        def forward(signum, frame):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        try:
+            return proc.wait()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

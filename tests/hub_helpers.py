@@ -1,0 +1,140 @@
+"""What the hub tests share: a school of two classes, a PostgreSQL schema, and `attendance hub` on free ports.
+
+The school: class ``7A`` is the demo class (5 students), class ``7B`` holds two of them (Kit Harington,
+Rose Leslie). Users: ``ana`` teaches 7A, ``ben`` teaches 7B, ``boss`` is the admin.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import KNOWN_FACES, REPO, free_port, wait_until_listening
+
+PG_ENV = "ATTENDANCE_TEST_POSTGRES_URL"
+PASSWORDS = {"boss": "admin-Pass-4821", "ana": "teacher-A-pass-7733", "ben": "teacher-B-pass-9102"}
+ROLES = {"boss": "admin", "ana": "teacher", "ben": "teacher"}
+CLASSES = {"7A": "ana", "7B": "ben"}
+#: A first start loads the roster and starts a kernel; the shared 2-core machine is slow.
+START_TIMEOUT = 240
+
+
+def postgres_base_url() -> str:
+    """The PostgreSQL test server (skip without it, fail when CI or ATTENDANCE_REQUIRE_POSTGRES says it must run)."""
+    url = os.environ.get(PG_ENV, "")
+    if not url:
+        message = f"{PG_ENV} is not set (export {PG_ENV}=$(bash scripts/start-postgres.sh))"
+        if os.environ.get("ATTENDANCE_REQUIRE_POSTGRES") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(message + ": the hub's records must be on PostgreSQL")
+        pytest.skip(message)
+    return url
+
+
+@contextlib.contextmanager
+def postgres_schema():
+    """A private schema on the PostgreSQL test server; yields a database URL that uses it."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(postgres_base_url())
+    schema = f"hub_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+def lay_out_school(root: Path, encoding_cache: Path) -> Path:
+    """Classes 7A (the demo class) and 7B (two of its students) under ``root/classes``, a warm cache; returns root."""
+    classes = root / "classes"
+    shutil.copytree(KNOWN_FACES, classes / "7A", ignore=shutil.ignore_patterns("README.md"))
+    (classes / "7B").mkdir()
+    for entry in KNOWN_FACES.iterdir():
+        if entry.name.startswith(("Kit_Harington", "Rose_Leslie")):
+            (shutil.copytree if entry.is_dir() else shutil.copy2)(entry, classes / "7B" / entry.name)
+    shutil.copytree(encoding_cache, root / "attendance_data" / "cache")
+    return root
+
+
+def school_env(root: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of `attendance` commands for the school at ``root``: no settings from the machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER"))}
+    env.update(ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_CLASSES_DIR=str(root / "classes"),
+               ATTENDANCE_ROSTER_DIR=str(root / "classes" / "7A"), ATTENDANCE_DATABASE_URL=database_url,
+               PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p))
+    env.update(extra)
+    return env
+
+
+def attendance(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """Run the `attendance` command (this checkout's code) and return what it did."""
+    return subprocess.run([sys.executable, "-m", "attendance_core.cli", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def add_school_users(env: dict[str, str], with_passwords: bool = True) -> None:
+    """Users boss (admin), ana and ben (teachers), and their classes."""
+    for name, role in ROLES.items():
+        args = ["users", "add", name, "--role", role] + ([] if with_passwords else ["--no-password"])
+        done = attendance(env, *args, stdin=PASSWORDS[name] + "\n" if with_passwords else "")
+        assert done.returncode == 0, done.stderr
+    for class_name, teacher in CLASSES.items():
+        done = attendance(env, "classes", "assign", class_name, "--teacher", teacher)
+        assert done.returncode == 0, done.stderr
+
+
+def start_hub(root: Path, env: dict[str, str], *args: str) -> SimpleNamespace:
+    """`attendance hub` on a free port of 127.0.0.1; returns url, port, proc and log."""
+    port = free_port()
+    log = root / f"hub-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "attendance_core.cli", "hub", "--ip", "127.0.0.1",
+                                 "--port", str(port), *args], env=env, cwd=root, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    hub = SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, proc=proc, log=log)
+    try:
+        wait_until_listening(proc, port, log, 120, "attendance hub")
+        deadline = time.monotonic() + 120
+        while "JupyterHub is now running" not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("attendance hub did not start:\n" + log.read_text(errors="replace"))
+            time.sleep(0.5)
+    except BaseException:
+        stop_hub(hub)
+        raise
+    return hub
+
+
+def stop_hub(hub: SimpleNamespace) -> None:
+    """Stop the hub (it stops the teachers' servers and the proxy) and wait for it."""
+    if hub.proc.poll() is None:
+        hub.proc.terminate()
+        try:
+            hub.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub.proc.pid, 9)
+            hub.proc.wait()
+
+
+def hub_login(hub: SimpleNamespace, name: str, password: str, follow: bool = False):
+    """A requests session that posted the hub's login form; returns (session, response)."""
+    import requests
+
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=60)
+    response = session.post(f"{hub.url}/hub/login", data={"username": name, "password": password,
+                                                             "_xsrf": session.cookies.get("_xsrf", "")},
+                            allow_redirects=follow, timeout=START_TIMEOUT)
+    return session, response

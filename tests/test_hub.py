@@ -1,0 +1,129 @@
+"""`attendance hub` without starting it: the configuration it writes, what it refuses, and the user commands.
+
+The running hub (browsers, refusals by URL, LDAP) is tested in test_hub_browser.py and test_hub_ldap.py.
+"""
+from __future__ import annotations
+
+import json
+import stat
+
+import bcrypt
+import pytest
+
+from attendance_core.cli import main
+from attendance_core.config import load_settings
+from attendance_core.hub import HubError, check_shared_records, plan_hub
+from attendance_core.hub.accounts import accounts, set_account_password
+from attendance_core.hub.plan import hub_database_url, write_config
+from attendance_core.hub.teacher_server import ALLOWED_MESSAGE_TYPES
+
+
+def run(*args, stdin=""):
+    import io
+    import sys
+
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(list(args), out=out, err=err)
+    finally:
+        sys.stdin = old
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_users_add_makes_an_approved_native_account_with_a_hashed_password(data_dir):
+    code, out, err = run("users", "add", "Boss", "--role", "admin", stdin="admin-Pass-4821\n")
+    assert code == 0, err
+    assert out.strip() == "boss: admin, a password"
+    settings = load_settings()
+    assert accounts(settings) == {"boss": True}
+    from jupyterhub.orm import new_session_factory
+    from nativeauthenticator.orm import UserInfo
+
+    db = new_session_factory(hub_database_url(settings))()
+    stored = UserInfo.find(db, "boss").password
+    db.close()
+    assert b"admin-Pass-4821" not in stored and bcrypt.checkpw(b"admin-Pass-4821", stored)
+
+
+@pytest.mark.parametrize("password, message", [("short", "at least 8 characters"),
+                                               ("password123", "most common")])
+def test_weak_passwords_are_refused(data_dir, password, message):
+    code, _, err = run("users", "add", "ana", "--role", "teacher", stdin=password + "\n")
+    assert code == 2 and message in err
+    assert accounts(load_settings()) == {}
+
+
+def test_users_list_and_classes_assign(data_dir):
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    assert run("classes", "assign", "7A", "--teacher", "boss") == (0, "boss teaches 7A\n", "")
+    code, out, _ = run("users", "list")
+    assert code == 0
+    assert out.splitlines()[1].split() == ["boss", "admin", "password", "7A"]
+    code, _, err = run("classes", "assign", "7B", "--teacher", "nobody")
+    assert code == 2 and "no user 'nobody'" in err
+
+
+def test_sqlite_records_are_refused_once_a_second_user_shares_the_hub(data_dir):
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    code, _, err = run("users", "add", "ana", "--role", "teacher", stdin="teacher-A-pass-7733\n")
+    assert code == 2
+    assert "the records are in an SQLite file" in err and "PostgreSQL" in err and "one write at a time" in err
+    assert accounts(load_settings()) == {"boss": True}  # nothing was made for ana
+    with pytest.raises(HubError, match="SQLite"):
+        check_shared_records(load_settings(), ["boss", "ana"])
+    check_shared_records(load_settings(), ["boss"])  # one user: SQLite is fine
+
+
+def test_hub_needs_an_admin_first(data_dir):
+    code, _, err = run("hub", "--print-config")
+    assert code == 2 and "no admin yet: add one first with `attendance users add NAME --role admin`" in err
+
+
+def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, tmp_path):
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    code, out, err = run("hub", "--print-config")
+    assert code == 0, err
+    config = json.loads(out)
+    assert config["JupyterHub"]["authenticator_class"] == "nativeauthenticator.NativeAuthenticator"
+    assert config["Authenticator"]["admin_users"] == ["boss"]
+    assert config["NativeAuthenticator"]["open_signup"] is False  # an admin approves each sign-up
+    assert config["Spawner"]["default_url"] == "/voila/render/attendance_dashboard.ipynb"
+    assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler"]
+    assert "--timeout=3600" in config["JupyterHub"]["services"][0]["command"]
+    server = config["teacher_server"]
+    assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"voila"}
+    assert server["ServerApp"]["terminals_enabled"] is False
+    assert server["ServerApp"]["authorizer_class"].endswith("DashboardAuthorizer")
+    assert "execute_request" not in server["MappingKernelManager"]["allowed_message_types"]
+    assert server["MappingKernelManager"]["allowed_message_types"] == ALLOWED_MESSAGE_TYPES
+
+    plan = plan_hub(load_settings())
+    written = write_config(plan, tmp_path / "private")
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    text = written.read_text()
+    assert "JUPYTER_NO_CONFIG" in text and "pre_spawn_hook" in text
+    assert sorted(p.name for p in (tmp_path / "private" / "teacher" / "app").iterdir()) == [
+        "attendance_dashboard.ipynb"]  # the only notebook a teacher's server can open
+
+
+def test_other_authenticators_admit_only_the_users_the_records_know(data_dir, tmp_path):
+    assert run("users", "add", "boss", "--role", "admin", "--no-password") == (
+        0, "boss: admin, no password (the hub's LDAP or OAuth signs them in)\n", "")
+    extra = tmp_path / "ldap.py"
+    extra.write_text("c.LDAPAuthenticator.server_address = 'ldap.school.example'\n")
+    plan = plan_hub(load_settings(), authenticator="ldap", extra_config=extra)
+    assert plan.hub_config["JupyterHub"]["authenticator_class"] == "ldapauthenticator.LDAPAuthenticator"
+    assert plan.hub_config["Authenticator"]["allowed_users"] == ["boss"]
+    assert "allow_all" not in plan.hub_config["Authenticator"]
+    assert f"load_subconfig({str(extra.resolve())!r})" in write_config(plan, tmp_path / "private").read_text()
+    with pytest.raises(HubError, match="--authenticator must be one of native, ldap, google, microsoft"):
+        plan_hub(load_settings(), authenticator="kerberos")
+
+
+def test_account_password_can_be_changed(data_dir):
+    settings = load_settings()
+    set_account_password(settings, "ana", "first-Pass-1234")
+    set_account_password(settings, "ana", "second-Pass-5678")
+    assert accounts(settings) == {"ana": True}
