@@ -56,14 +56,16 @@ GREY_CANDIDATE_SCORE = -0.5
 #: million) is done coarse to fine: see :func:`use_proposals`.
 PROPOSAL_MIN_PIXELS = 6_000_000
 #: Detector pixels of the coarse HOG pass over the whole photo in a coarse-to-fine search: it finds
-#: the faces from the hand-off size up (a 12 MP photo: about 200 px and larger).
-COARSE_PIXELS = 1_500_000
-#: MTCNN looks for faces this much smaller than the smallest face (and larger than the hand-off
-#: size): its boxes and HOG's differ in size, and a missed proposal is a missed face.
+#: the faces from the hand-off size up (a 12 MP photo: about 250 px and larger).
+COARSE_PIXELS = 1_000_000
+#: MTCNN looks for faces up to the hand-off size divided by this: its boxes and HOG's differ in
+#: size, and a missed proposal is a missed face.
 PROPOSAL_MARGIN = 0.8
 #: A proposal's crop is scaled so that its box is this many detector pixels (HOG's window is 80),
 #: but never more than the full scan's scale.
 PROPOSAL_FIT = 110.0
+#: Context around a proposal in its HOG crop, as a fraction of the proposal's side on each side.
+CROP_MARGIN = 0.3
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
 #: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
@@ -355,7 +357,8 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     coarse_jobs = [(image, grey, (0, 0, width, height), window / handoff, "hog")]
     # The coarse pass runs on a second thread while MTCNN proposes on this one.
     pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
-    found, _ = proposals.propose_faces(image, PROPOSAL_MARGIN * min_face_size, handoff / PROPOSAL_MARGIN)
+    # MTCNN's boxes are about 1.2x HOG's (brow to chin): looking from min_face_size up keeps a margin.
+    found, _ = proposals.propose_faces(image, min_face_size, handoff / PROPOSAL_MARGIN)
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
     jobs = []
     for x0, y0, x1, y1 in found:
@@ -363,8 +366,8 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
         if len(coarse) and _covered((x0, y0, x1, y1), coarse):
             continue
         scale = min(fine, PROPOSAL_FIT / side)
-        tile = (max(0, int(x0 - side / 2)), max(0, int(y0 - side / 2)),
-                min(width, int(x1 + side / 2) + 1), min(height, int(y1 + side / 2) + 1))
+        pad = CROP_MARGIN * side
+        tile = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(width, int(x1 + pad) + 1), min(height, int(y1 + pad) + 1))
         jobs.append((image, grey, tile, scale, "hog"))
     boxes, scores = _run_jobs(jobs, workers)
     return np.concatenate([coarse, boxes]), np.concatenate([coarse_scores, scores])
