@@ -362,7 +362,8 @@ def _run(args, work: Path) -> int:
             r = run_cli(key[1]) if key[1] in ("cli", "naive process") else run(*key)
             if key in results:
                 results[key]["runs"] += r["runs"]
-                results[key]["peak_mb"] = max(results[key].get("peak_mb", 0), r.get("peak_mb", 0))
+                if "peak_mb" in r:
+                    results[key]["peak_mb"] = max(results[key]["peak_mb"], r["peak_mb"])
             else:
                 results[key] = r
     memory = run_phase("memory", roster=str(roster_dir), cache=cache,
