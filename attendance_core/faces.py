@@ -59,14 +59,6 @@ PROPOSAL_MIN_PIXELS = 6_000_000
 #: Detector pixels of the coarse HOG pass over the whole photo in a coarse-to-fine search: it finds
 #: the faces from the hand-off size up (a 12 MP photo: about 350 px and larger; MTCNN proposes the smaller ones).
 COARSE_PIXELS = 500_000
-#: MTCNN looks for faces up to the hand-off size divided by this: its boxes and HOG's differ in
-#: size, and a missed proposal is a missed face.
-PROPOSAL_MARGIN = 0.8
-#: A proposal's crop is scaled so that its box is this many detector pixels (HOG's window is 80),
-#: but never more than the full scan's scale.
-PROPOSAL_FIT = 110.0
-#: Context around a proposal in its HOG crop, as a fraction of the proposal's side on each side.
-CROP_MARGIN = 0.3
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
 #: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
@@ -359,13 +351,8 @@ def use_proposals(width: int, height: int, model: str = "hog", min_face_size: in
 
 
 def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
-    """Boxes and scores found by a coarse HOG pass plus HOG on small crops around MTCNN's proposals.
-
-    The coarse pass looks at the whole photo for faces of at least the hand-off size (chosen so that
-    the pass costs about :data:`COARSE_PIXELS`); MTCNN proposes where smaller faces may be, and each
-    proposal is confirmed by HOG at the scale the full scan would use, so a face is kept only if HOG
-    finds it, with HOG's box.
-    """
+    """Boxes and scores of a coarse HOG pass (faces from the hand-off size up, :data:`COARSE_PIXELS`)
+    plus HOG on a small crop around each MTCNN proposal: a face is kept only if HOG finds it, with HOG's box."""
     from . import proposals
 
     height, width = image.shape[:2]
@@ -377,15 +364,15 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
     # MTCNN's boxes are about 1.2x HOG's (brow to chin: 35-px HOG faces had 41-43 px proposals), so
     # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
-    found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / PROPOSAL_MARGIN)
+    found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
     jobs = []
     for x0, y0, x1, y1 in found:
         side = max(x1 - x0, y1 - y0)
         if len(coarse) and _covered((x0, y0, x1, y1), coarse):
             continue
-        scale = min(fine, PROPOSAL_FIT / side)
-        pad = CROP_MARGIN * side
+        scale = min(fine, proposals.CROP_FIT / side)
+        pad = proposals.CROP_MARGIN * side
         tile = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(width, int(x1 + pad) + 1), min(height, int(y1 + pad) + 1))
         jobs.append((image, grey, tile, scale, "hog"))
     boxes, scores = _run_jobs(jobs, workers)

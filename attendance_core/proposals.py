@@ -28,6 +28,11 @@ from .errors import AttendanceError
 THRESHOLDS = (0.6, 0.6, 0.6)
 #: Each step of the proposal network's image pyramid shrinks faces by this factor.
 PYRAMID_STEP = 0.709
+#: How faces.py uses the proposals: MTCNN looks for faces up to the coarse pass's smallest face
+#: divided by SIZE_MARGIN (its boxes and HOG's differ in size; a missed proposal is a missed face);
+#: a proposal's HOG crop has CROP_MARGIN of its side around it and is scaled so that the proposal is
+#: CROP_FIT detector pixels (HOG's window is 80), never more than the full scan's scale.
+SIZE_MARGIN, CROP_MARGIN, CROP_FIT = 0.8, 0.3, 110.0
 _CELL, _STRIDE = 12, 2
 #: Side, in pyramid-level pixels, of the tiles the proposal network runs on: its working memory
 #: grows with its input (about 300 MB for one 1.7-megapixel level, kept by OpenCV between calls).
