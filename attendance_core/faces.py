@@ -68,7 +68,7 @@ REFERENCE_JITTERS = 10
 #: Faces encoded per call of dlib's network (see encode_faces).
 ENCODE_BATCH = 8
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
-DETECTION_VERSION = 2
+DETECTION_VERSION = 3
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
