@@ -3,9 +3,9 @@
 Detection is driven by the smallest face to find rather than blind upsampling: the photo is scaled
 so that a face of ``min_face_size`` pixels reaches the detector's window, large photos are cut into
 overlapping tiles that run in parallel on all cores, and a coarse pass over the whole photo finds
-the faces too big for a tile. The grid and the overlap are chosen by a cost model (detector pixels
-per core), so that two cores finish together. HOG scans grey pixels (about a quarter less work than colour)
-and confirms its near misses in colour. Duplicate boxes from overlapping tiles are merged.
+the faces too big for a tile (grid and overlap from a cost model, so that two cores finish together).
+Photos whose HOG scan would be large are searched coarse to fine instead: HOG confirms MTCNN's proposals
+(:mod:`proposals`). HOG scans grey pixels and confirms its near misses in colour; duplicates are merged.
 Models load on first use (never at import) and a missing model is a clear :class:`ModelError`.
 """
 from __future__ import annotations
