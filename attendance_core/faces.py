@@ -3,9 +3,9 @@
 Detection is driven by the smallest face to find rather than blind upsampling: the photo is scaled
 so that a face of ``min_face_size`` pixels reaches the detector's window, large photos are cut into
 overlapping tiles that run in parallel on all cores, and a coarse pass over the whole photo finds
-the faces too big for a tile. The grid and the overlap are chosen by a cost model (detector pixels
-per core), so that two cores finish together. HOG scans grey pixels (about a quarter less work than colour)
-and confirms its near misses in colour. Duplicate boxes from overlapping tiles are merged.
+the faces too big for a tile (grid and overlap from a cost model, so that two cores finish together).
+Photos whose HOG scan would be large are searched coarse to fine instead: HOG confirms MTCNN's proposals
+(:mod:`proposals`). HOG scans grey pixels and confirms its near misses in colour; duplicates are merged.
 Models load on first use (never at import) and a missing model is a clear :class:`ModelError`.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import math
 import os
+import pickle  # noqa: S403 - only our own, just-made detector is unpickled
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,14 +53,22 @@ MIN_TILED_PIXELS = 2_500_000
 #: HOG looks at grey pixels; a grey detection scoring between this and 0 is a near miss, confirmed
 #: or rejected by colour HOG on a crop around it (grey scores run ~0.1-0.2 below colour ones).
 GREY_CANDIDATE_SCORE = -0.5
+#: A HOG search costlier than this many detector pixels (a 1080p photo at the default 32 px is 10.5
+#: million) is done coarse to fine: see :func:`use_proposals`.
+PROPOSAL_MIN_PIXELS = 6_000_000
+#: Detector pixels of the coarse HOG pass over the whole photo in a coarse-to-fine search: it finds
+#: the faces from the hand-off size up (a 12 MP photo: about 350 px and larger; MTCNN proposes the smaller ones).
+COARSE_PIXELS = 500_000
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
 #: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
 #: attendance recall at tolerance 0.6 on 12 MP classroom composites from 0.983 to 0.989-1.0
 #: (README, "How the tolerance was chosen").
 REFERENCE_JITTERS = 10
+#: Faces encoded per call of dlib's network (see encode_faces).
+ENCODE_BATCH = 8
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
-DETECTION_VERSION = 2
+DETECTION_VERSION = 3
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
@@ -124,19 +133,36 @@ def _load(kind: str):
 _local = threading.local()
 
 
+@functools.lru_cache(maxsize=None)
+def _hog_bytes() -> bytes:
+    return pickle.dumps(_model("hog"))
+
+
 def _detector(model: str):
-    """This thread's own detector: dlib detectors keep scratch state and crash if shared by threads."""
+    """This thread's own detector: dlib detectors keep scratch state and crash if shared by threads.
+
+    HOG copies are unpickled from the loaded one (2 ms, where building it again took 230 ms of a
+    2-core `attendance mark`'s start-up for each thread).
+    """
     cache = _local.__dict__.setdefault("detectors", {})
     if model not in cache:
         _model(model)  # fail early, with the clear error, if the model is missing
-        cache[model] = _load(model)
+        cache[model] = pickle.loads(_hog_bytes()) if model == "hog" else _load(model)
     return cache[model]
 
 
 def check_models(model: str = "hog") -> None:
-    """Load the models needed for ``model`` now, raising :class:`ModelError` if any is missing."""
+    """Load the models needed for ``model`` now, raising :class:`ModelError` if any is missing.
+
+    Also loads each detection thread's own detector, so that the first photo does not pay for it.
+    """
     for kind in (model, "landmarks", "encoder"):
         _model(kind)
+    n = _worker_count(0)
+    if n > 1:
+        # One task per thread: each waits at the barrier until all have their detector.
+        barrier = threading.Barrier(n)
+        list(_pool(n).map(lambda _: (_detector(model), barrier.wait(timeout=60)), range(n)))
 
 
 # --- detection -------------------------------------------------------------------------------
@@ -305,30 +331,84 @@ def _worker_count(requested: int) -> int:
     return requested if requested > 0 else max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0) -> np.ndarray:
+def _run_jobs(jobs: list, workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (left, top, right, bottom) and scores of detector jobs, run largest first on ``workers`` threads."""
+    jobs = sorted(jobs, key=lambda job: -(job[2][2] - job[2][0]) * (job[2][3] - job[2][1]) * job[3] ** 2)
+    n = min(workers, len(jobs))
+    results = list(_pool(n).map(_detect_job, jobs)) if n > 1 else [_detect_job(job) for job in jobs]
+    boxes = np.concatenate([b for b, _ in results]) if results else np.zeros((0, 4))
+    scores = np.concatenate([s for _, s in results]) if results else np.zeros(0)
+    return boxes, scores
+
+
+def use_proposals(width: int, height: int, model: str = "hog", min_face_size: int = 32) -> bool:
+    """Whether a photo is searched coarse to fine (HOG only, when a full fine scan would exceed
+    :data:`PROPOSAL_MIN_PIXELS` detector pixels and the proposal networks are installed)."""
+    from . import proposals
+
+    scale = DETECTORS[model].window / float(min_face_size)
+    return model == "hog" and width * height * scale ** 2 > PROPOSAL_MIN_PIXELS and proposals.available()
+
+
+def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
+    """Boxes and scores of a coarse HOG pass (faces from the hand-off size up, :data:`COARSE_PIXELS`)
+    plus HOG on a small crop around each MTCNN proposal: a face is kept only if HOG finds it, with HOG's box."""
+    from . import proposals
+
+    height, width = image.shape[:2]
+    window = DETECTORS["hog"].window
+    fine = window / float(min_face_size)
+    handoff = max(2.0 * min_face_size, window * math.sqrt(width * height / COARSE_PIXELS))
+    coarse_jobs = [(image, grey, (0, 0, width, height), window / handoff, "hog")]
+    # The coarse pass runs on a second thread while MTCNN proposes on this one.
+    pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
+    # MTCNN's boxes are about 1.2x HOG's (brow to chin: 35-px HOG faces had 41-43 px proposals), so
+    # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
+    found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
+    coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
+    jobs = []
+    for x0, y0, x1, y1 in found:
+        side = max(x1 - x0, y1 - y0)
+        if len(coarse) and _covered((x0, y0, x1, y1), coarse):
+            continue
+        scale = min(fine, proposals.CROP_FIT / side)
+        pad = proposals.CROP_MARGIN * side
+        tile = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(width, int(x1 + pad) + 1), min(height, int(y1 + pad) + 1))
+        jobs.append((image, grey, tile, scale, "hog"))
+    boxes, scores = _run_jobs(jobs, workers)
+    return np.concatenate([coarse, boxes]), np.concatenate([coarse_scores, scores])
+
+
+def _covered(box, boxes: np.ndarray) -> bool:
+    """Whether most of ``box`` (left, top, right, bottom) lies inside one of ``boxes``."""
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    area = min((box[2] - box[0]) * (box[3] - box[1]), 1e9)
+    small = np.minimum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), area)
+    return bool(np.any(ix * iy > 0.5 * small))
+
+
+def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0,
+                 full_scan: bool = False) -> np.ndarray:
     """Face boxes ``(n, 4)`` as (top, right, bottom, left) pixel coordinates in ``image``.
 
     model: a name from :data:`DETECTORS` ("hog", the default, or "cnn"); min_face_size: width in
     pixels of the smallest face to find (smaller finds back rows but costs time); workers: threads
-    for tiled photos (0 = all cores).
+    for tiled photos (0 = all cores); full_scan: HOG over every tile at the fine scale even where
+    :func:`use_proposals` would search coarse to fine (slower; for comparison).
     """
     if model not in DETECTORS:
         raise ValueError(f"unknown detector {model!r}: use {' or '.join(map(repr, DETECTORS))}")
     height, width = image.shape[:2]
     n = _worker_count(workers)
-    plan = plan_detection(width, height, model, min_face_size, n)
     _model(model)  # load once, before the threads need it
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
-    # Largest tiles first, so that the threads finish together.
-    plan.sort(key=lambda job: -(job[0][2] - job[0][0]) * (job[0][3] - job[0][1]) * job[1] ** 2)
-    jobs = [(image, grey, tile, scale, model) for tile, scale in plan]
-    n = min(n, len(jobs))
-    if n > 1:
-        results = list(_pool(n).map(_detect_job, jobs))
+    if not full_scan and use_proposals(width, height, model, min_face_size):
+        boxes, scores = _coarse_to_fine(image, grey, min_face_size, n)
     else:
-        results = [_detect_job(job) for job in jobs]
-    boxes = np.concatenate([b for b, _ in results]) if results else np.zeros((0, 4))
-    scores = np.concatenate([s for _, s in results]) if results else np.zeros(0)
+        plan = plan_detection(width, height, model, min_face_size, n)
+        boxes, scores = _run_jobs([(image, grey, tile, scale, model) for tile, scale in plan], n)
+    del grey
     boxes = _merge(boxes, scores)
     if len(boxes) == 0:
         return np.zeros((0, 4), dtype=np.int64)
@@ -336,6 +416,24 @@ def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     css = np.stack([top, right, bottom, left], axis=1).round()
     css = np.clip(css, 0, [height - 1, width - 1, height - 1, width - 1])
     return css.astype(np.int64)
+
+
+def release_memory() -> None:
+    """Give freed native memory back to the system: the proposal networks' working memory, then
+    glibc's ``malloc_trim`` (elsewhere nothing).
+
+    After a photo is marked its arrays are freed, but glibc keeps most of the freed pages for the
+    process (measured: 195 MB of 581 MB came back only after ``malloc_trim(0)``).
+    """
+    from . import proposals
+
+    proposals.release()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 # --- encoding --------------------------------------------------------------------------------
@@ -378,7 +476,14 @@ def encode_faces(image: np.ndarray, boxes: np.ndarray, jitters: int = 1) -> np.n
         shapes.append(predictor(image, dlib.rectangle(int(left), int(top), int(right), int(bottom))))
     encoder = _model("encoder")
     if jitters <= 1:
-        descriptors = encoder.compute_face_descriptor(image, shapes, 0)
+        # In batches: dlib's network keeps working memory for its largest batch (a 28-face batch left
+        # 62 MB in the process, batches of 8 left 32 MB) and takes no less time per face for larger ones.
+        descriptors = []
+        for k in range(0, len(shapes), ENCODE_BATCH):
+            batch = dlib.full_object_detections()
+            for shape in list(shapes)[k:k + ENCODE_BATCH]:
+                batch.append(shape)
+            descriptors.extend(encoder.compute_face_descriptor(image, batch, 0))
         return np.array([np.array(d) for d in descriptors], dtype=np.float64).reshape(-1, ENCODING_SIZE)
     out = np.zeros((len(boxes), ENCODING_SIZE))
     for i, chip in enumerate(dlib.get_face_chips(image, shapes, size=150, padding=0.25)):

@@ -48,7 +48,11 @@ class Photo:
     size: tuple[int, int] = (0, 0)  # width, height after EXIF rotation
     sha256: str = ""
     error: str | None = None
+    #: The copy kept for display (``Session(keep_images=True)``), possibly shrunk: see ``image_scale``.
     image: np.ndarray | None = field(default=None, repr=False)
+    #: Display pixels per photo pixel of ``image`` (1.0 = full size). Boxes are in photo pixels: draw box
+    #: (top, right, bottom, left) at ``round(v * image_scale)`` for each coordinate v.
+    image_scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face
-from .faces import DetectorSettings, detect_faces, encode_faces
+from .faces import DetectorSettings, detect_faces, encode_faces, release_memory
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, read_photo
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
 from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, MANUAL, PRESENT, REASSIGNED, REJECTED,
@@ -33,7 +33,9 @@ class Session:
 
     detector: how faces are found; tolerance: default match tolerance (see :mod:`matching`);
     check_band: matches this close to the tolerance are flagged for a check (see :mod:`decisions`);
-    keep_images: keep the photos' pixels in memory (for drawing boxes); they are never written to disk.
+    keep_images: keep a copy of each photo in memory for drawing boxes, at most
+    :data:`KEPT_IMAGE_MAX_SIDE` pixels on its longer side (``Photo.image_scale`` says how much it was
+    shrunk); it is never written to disk.
     max_pixels / max_bytes: larger photos are refused with a message (see :func:`images.load_image`).
     """
 
@@ -88,8 +90,13 @@ class Session:
         boxes = detect_faces(image, self.detector.model, self.detector.min_face_size, self.detector.workers)
         report(file.name, "encoding", 0.7)
         encodings = encode_faces(image, boxes, self.detector.jitters)
+        kept, kept_scale = _display_copy(image) if self.keep_images else (None, 1.0)
         photo = Photo(file.name, DetectedFaces(boxes, encodings), (image.shape[1], image.shape[0]), file.sha256,
-                      image=image if self.keep_images else None)
+                      image=kept, image_scale=kept_scale)
+        # The full-size pixels are not needed once boxes and encodings are kept: give them back now,
+        # not at the next photo (a 12 MP photo and its working copies are several hundred MB).
+        del image
+        release_memory()
         self.photos.append(photo)
         report(file.name, "matching", 0.95)
         return photo
@@ -245,3 +252,19 @@ def mark_photos(photos: Iterable[ImageSource], roster: Roster, detector: Detecto
     session = Session(roster, detector, tolerance)
     session.add_photos(photos, progress)
     return session.result()
+
+
+#: Longer side, in pixels, of the copy of a photo kept for display (``keep_images``): more than the
+#: dashboard draws (1280), so that a face crop keeps some detail, and a tenth of a 12 MP photo's memory.
+KEPT_IMAGE_MAX_SIDE = 2048
+
+
+def _display_copy(image):
+    """The copy of ``image`` kept for display and its scale (display pixels per photo pixel, <= 1)."""
+    import cv2
+
+    scale = min(1.0, KEPT_IMAGE_MAX_SIDE / float(max(image.shape[:2])))
+    if scale >= 1.0:
+        return image, 1.0
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale

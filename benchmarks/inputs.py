@@ -96,11 +96,14 @@ def _pick_face(image: np.ndarray, student: str, roster_dir: Path) -> np.ndarray:
     return np.ascontiguousarray(image[y0:y1, x0:x1])
 
 
-def classroom_portraits(spare: dict[str, list[Path]], roster_dir: Path, n_faces: int, seed: int = 0):
+def classroom_portraits(spare: dict[str, list[Path]], roster_dir: Path, n_faces: int, seed: int = 0,
+                        skip: int = 0):
     """``(identity, RGB portrait)`` for ``n_faces`` faces: every student once, then second photos of some.
 
     The development set and the demo class hold 20 people; a 25-30 face photo therefore shows some
     of them twice (with a different photo). Attendance recall counts each student once.
+    skip: leave out the first ``skip`` photos of that order (those another composite used), so
+    that a hold-out photo is made of portraits no other benchmark photo shows.
     """
     from attendance_core.images import load_image
 
@@ -113,7 +116,7 @@ def classroom_portraits(spare: dict[str, list[Path]], roster_dir: Path, n_faces:
             (first if k == 0 else extra).append((sid, p))
     order = list(first) + [extra[i] for i in rng.permutation(len(extra))]
     portraits = []
-    for sid, path in order[:n_faces]:
+    for sid, path in order[skip:skip + n_faces]:
         image = load_image(path)
         pick = DEMO_PORTRAITS.get(sid, (None, None))[1]
         if pick:

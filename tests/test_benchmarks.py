@@ -10,6 +10,7 @@ def test_pipeline_benchmark_runs_in_tiny_mode_and_prints_its_table(demo_class, d
     out = subprocess.run([sys.executable, str(BENCHMARKS / "bench_pipeline.py"), "--tiny"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    for expected in ("naive (seed flow)", "ours, min_face=60", "vs naive", "peak MB",
+    for expected in ("naive (seed flow)", "ours, min_face=32", "ours, full scan (before)", "vs naive", "peak MB",
+                     "`attendance mark`, process", "naive, process", "holdout", "memory left in the process",
                      "roster enrollment", "warm reload of 500 students"):
         assert expected in out.stdout, out.stdout

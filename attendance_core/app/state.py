@@ -270,7 +270,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
             raise AppError("No photo yet.")
         photo = att.photos[index]
         # A kept copy may be smaller than the photo the boxes were found in.
-        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        scale = photo.image_scale
         return annotate.to_jpeg(annotate.annotate_attendance(att, index, self._names(), self.unknown_labels(),
                                                              max_side, scale, labels))
 
@@ -333,7 +333,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     def review_crop(self, item: ReviewItem, side: int = 160) -> bytes:
         """JPEG bytes of a face of the review, with some margin, at most ``side`` pixels (scaled up when small)."""
         photo = self.session.photos[item.photo]
-        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        scale = photo.image_scale
         box = tuple(round(v * scale) for v in item.box)
         crop = annotate.crop_face(photo.image, box, 0.3, min_side=side)
         return annotate.to_jpeg(annotate.thumbnail(crop, side))
@@ -341,7 +341,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     def face_crop(self, face: UnknownFace, side: int = 120) -> bytes:
         """JPEG bytes of an unknown face, for display."""
         photo = self.session.photos[face.photo]
-        scale = float(getattr(photo, "image_scale", 1.0) or 1.0)
+        scale = photo.image_scale
         box = tuple(round(v * scale) for v in face.box)
         return annotate.to_jpeg(annotate.thumbnail(annotate.crop_face(photo.image, box, 0.3), side))
 
