@@ -69,7 +69,9 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
         json.dump(result.to_dict(), out, indent=2)
         print(file=out)
     elif args.format == "csv":
-        result.to_frame().to_csv(out, index=False)
+        from .records.export import write_csv
+
+        write_csv(result.to_frame(), out)
     else:
         _print_table(result, out)
     if args.save:

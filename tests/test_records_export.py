@@ -86,3 +86,33 @@ def test_report_and_sessions_commands_write_no_formula(records_env, tmp_path):
         cells = [cell for row in csv.reader(io.StringIO(out)) for cell in row]
         assert [c for c in cells if c.startswith(("=", "+", "-", "@"))] == [], argv
     assert "'" + EVIL_SUBJECT in cells  # the sessions list names the subject, neutralised
+
+
+def test_mark_csv_output_writes_a_formula_like_student_id_as_text(demo_class, tmp_path, data_dir):
+    """`attendance mark --format csv` over a roster whose file name is a formula."""
+    import shutil
+
+    from attendance_core.cli import main
+
+    evil = "=SUM(1+2)_A"  # a file name cannot hold the slashes of EVIL_STUDENT
+    roster = tmp_path / "known_faces"
+    roster.mkdir()
+    shutil.copy(demo_class / "known_faces" / "Barack_Obama" / "obama.jpg", roster / f"{evil}.jpg")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["mark", str(demo_class / "sample_images" / "two_people.jpg"), "--roster", str(roster),
+                 "--format", "csv"], out, err)
+    assert code == 0, err.getvalue()
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["id"] for r in rows] == ["'" + evil]
+    assert rows[0]["status"] == "present"
+
+
+def test_dashboard_csv_download_writes_a_formula_like_subject_as_text(app_settings, demo_class):
+    from attendance_core.app.state import DashboardState
+
+    state = DashboardState(app_settings)
+    state.subject = EVIL_SUBJECT
+    state.add_photos([("two_people.jpg", (demo_class / "sample_images" / "two_people.jpg").read_bytes())])
+    rows = list(csv.DictReader(io.StringIO(state.csv_text())))
+    assert {r["subject"] for r in rows} == {"'" + EVIL_SUBJECT}
+    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())

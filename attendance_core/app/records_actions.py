@@ -4,6 +4,7 @@ A mixin of :class:`~attendance_core.app.state.DashboardState`.
 """
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import access
 from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
+from ..records.export import write_csv
 from .base import AppError
 
 #: Columns of the History table: the records' session columns but those the class view does not need.
@@ -63,7 +65,9 @@ class RecordsActions:
         frame.insert(0, "subject", self.subject.strip())
         frame.insert(0, "class", self.class_name)
         frame["distance"] = pd.to_numeric(frame["distance"]).round(4)
-        return frame.to_csv(index=False)
+        buffer = io.StringIO()
+        write_csv(frame, buffer)  # a subject or name starting with = is text, not a formula
+        return buffer.getvalue()
 
     def csv_file_name(self) -> str:
         parts = [self.class_name, self.subject.strip(), f"{self.taken_at:%Y-%m-%d_%H%M}"]
