@@ -59,6 +59,9 @@ PROPOSAL_MIN_PIXELS = 6_000_000
 #: Detector pixels of the coarse HOG pass over the whole photo in a coarse-to-fine search: it finds
 #: the faces from the hand-off size up (a 12 MP photo: about 350 px and larger; MTCNN proposes the smaller ones).
 COARSE_PIXELS = 500_000
+#: A face a little under the coarse pass's hand-off size gets HOG's smallest box, too big (a 114-px face, 146 px:
+#: 0.62 from its reference photo instead of 0.37). Coarse boxes under this many hand-offs are found again on a crop.
+COARSE_REFINE_BELOW = 1.25
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
 #: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
@@ -68,7 +71,7 @@ REFERENCE_JITTERS = 10
 #: Faces encoded per call of dlib's network (see encode_faces).
 ENCODE_BATCH = 8
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
-DETECTION_VERSION = 3
+DETECTION_VERSION = 4
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
@@ -139,11 +142,8 @@ def _hog_bytes() -> bytes:
 
 
 def _detector(model: str):
-    """This thread's own detector: dlib detectors keep scratch state and crash if shared by threads.
-
-    HOG copies are unpickled from the loaded one (2 ms, where building it again took 230 ms of a
-    2-core `attendance mark`'s start-up for each thread).
-    """
+    """This thread's own detector: dlib detectors keep scratch state and crash if shared by threads. HOG
+    copies are unpickled from the loaded one (2 ms; building one cost each thread 230 ms of start-up)."""
     cache = _local.__dict__.setdefault("detectors", {})
     if model not in cache:
         _model(model)  # fail early, with the clear error, if the model is missing
@@ -152,10 +152,8 @@ def _detector(model: str):
 
 
 def check_models(model: str = "hog") -> None:
-    """Load the models needed for ``model`` now, raising :class:`ModelError` if any is missing.
-
-    Also loads each detection thread's own detector, so that the first photo does not pay for it.
-    """
+    """Load the models needed for ``model`` now, raising :class:`ModelError` if any is missing, and each
+    detection thread's own detector, so that the first photo does not pay for it."""
     for kind in (model, "landmarks", "encoder"):
         _model(kind)
     n = _worker_count(0)
@@ -366,17 +364,28 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
     found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
-    jobs = []
-    for x0, y0, x1, y1 in found:
-        side = max(x1 - x0, y1 - y0)
-        if len(coarse) and _covered((x0, y0, x1, y1), coarse):
-            continue
-        scale = min(fine, proposals.CROP_FIT / side)
-        pad = proposals.CROP_MARGIN * side
-        tile = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(width, int(x1 + pad) + 1), min(height, int(y1 + pad) + 1))
-        jobs.append((image, grey, tile, scale, "hog"))
+    small = (coarse[:, 2] - coarse[:, 0]) < COARSE_REFINE_BELOW * handoff
+    jobs = [_crop_job(image, grey, box, fine) for box in coarse[small]]
+    jobs += [_crop_job(image, grey, box, fine) for box in found if not (len(coarse) and _covered(box, coarse))]
     boxes, scores = _run_jobs(jobs, workers)
-    return np.concatenate([coarse, boxes]), np.concatenate([coarse_scores, scores])
+    # A small coarse face not found again on its crop keeps its coarse box: a found face is not dropped.
+    lost = [i for i in np.flatnonzero(small) if not (len(boxes) and _covered(coarse[i], boxes))]
+    keep = ~small
+    keep[lost] = True
+    return np.concatenate([coarse[keep], boxes]), np.concatenate([coarse_scores[keep], scores])
+
+
+def _crop_job(image: np.ndarray, grey: np.ndarray, box, fine: float):
+    """A HOG job on a crop around ``box`` (left, top, right, bottom), the box scaled to ``proposals.CROP_FIT`` px."""
+    from . import proposals
+
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    pad = proposals.CROP_MARGIN * side
+    tile = (max(0, int(x0 - pad)), max(0, int(y0 - pad)),
+            min(width, int(x1 + pad) + 1), min(height, int(y1 + pad) + 1))
+    return image, grey, tile, min(fine, proposals.CROP_FIT / side), "hog"
 
 
 def _covered(box, boxes: np.ndarray) -> bool:
@@ -419,12 +428,8 @@ def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
 
 
 def release_memory() -> None:
-    """Give freed native memory back to the system: the proposal networks' working memory, then
-    glibc's ``malloc_trim`` (elsewhere nothing).
-
-    After a photo is marked its arrays are freed, but glibc keeps most of the freed pages for the
-    process (measured: 195 MB of 581 MB came back only after ``malloc_trim(0)``).
-    """
+    """Give freed native memory back to the system: the proposal networks' working memory, then glibc's
+    ``malloc_trim`` (glibc keeps freed pages: 195 MB of 581 MB came back only after ``malloc_trim(0)``)."""
     from . import proposals
 
     proposals.release()
@@ -440,12 +445,9 @@ def release_memory() -> None:
 
 
 def _jittered_chips(chip: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``count`` slightly moved copies of an aligned 150x150 face chip, as dlib's jitter makes them.
-
-    (Rotation within 3 degrees, scale within 3 %, shift within 2 %, mirrored half the time.) Done here
-    with a seeded generator because dlib's own jitter draws from one process-wide random state:
-    the same photo would get a different encoding depending on what was encoded before it.
-    """
+    """``count`` moved copies of an aligned 150x150 face chip, as dlib's jitter makes them (rotation within 3
+    degrees, scale 3 %, shift 2 %, mirrored half the time), seeded: dlib's jitter draws from one process-wide
+    random state, so a photo's encoding would depend on what was encoded before it."""
     size = chip.shape[0]
     out = []
     for _ in range(count):

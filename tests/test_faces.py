@@ -139,17 +139,31 @@ def test_coarse_to_fine_search_finds_large_and_small_faces_of_one_photo_once(dev
     assert len(boxes) == len(placed)  # every proposal was confirmed once by HOG, no stray box
 
 
-@needs_proposals
-def test_coarse_to_fine_boxes_are_hog_boxes_so_encodings_do_not_change(devdata_portraits):
-    image, _ = make_classroom(devdata_portraits[:6], size=(4000, 3000), face_widths=(60, 120), seed=9)
-    fast = detect_faces(image)
-    # The boxes of the full HOG scan, on crops small enough for one plain pass each.
-    for top, right, bottom, left in fast:
+def _assert_hog_boxes(image, boxes):
+    """Each box is within a pyramid step of the full HOG scan's box for that face (on a crop around it)."""
+    for top, right, bottom, left in boxes:
         side = right - left
         y0, x0 = max(0, top - side), max(0, left - side)
         crop = np.ascontiguousarray(image[y0:bottom + side, x0:right + side])
         (t, r, b, l), = detect_faces(crop, min_face_size=32, full_scan=True)
         assert max(abs(t + y0 - top), abs(r + x0 - right), abs(b + y0 - bottom), abs(l + x0 - left)) <= 0.15 * side  # pyramid steps are 1.2x
+
+
+@needs_proposals
+def test_coarse_to_fine_boxes_are_hog_boxes_so_encodings_do_not_change(devdata_portraits):
+    image, _ = make_classroom(devdata_portraits[:6], size=(4000, 3000), face_widths=(60, 120), seed=9)
+    _assert_hog_boxes(image, detect_faces(image))
+
+
+@needs_proposals
+def test_faces_just_under_the_coarse_pass_size_get_their_own_hog_box_not_the_smallest_window(devdata_portraits):
+    # A 1080p photo is searched coarse to fine with a hand-off at 146 px: faces of 95-140 px are found by
+    # the coarse pass at its smallest window, a box too big for them, unless they are found again on a crop.
+    assert use_proposals(1920, 1080)
+    image, placed = make_classroom(devdata_portraits[:8], size=(1920, 1080), face_widths=(95, 140), seed=4)
+    boxes = detect_faces(image)
+    assert len(match_boxes(placed, boxes)) == len(placed) == len(boxes)
+    _assert_hog_boxes(image, boxes)
 
 
 def test_without_the_proposal_networks_the_photo_is_scanned_in_full(monkeypatch):
