@@ -50,6 +50,14 @@ def test_console_script_is_installed(demo_class, data_dir):
     assert sorted(json.loads(proc.stdout)["present"]) == ["Kit_Harington", "Rose_Leslie"]
 
 
+def test_commands_start_without_loading_the_hubs_server_modules():
+    # jupyterhub's server modules took ~2 s of every `attendance mark` (a regression from `attendance hub`).
+    code = ("import sys; from attendance_core.cli import build_parser; build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'jupyterhub', 'jupyter_server', 'jsonschema'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_broken_file_among_good_photos(demo_class, data_dir, tmp_path):
     broken = tmp_path / "IMG_0042.jpg"
     broken.write_bytes((demo_class / "sample_images" / "obama1.jpg").read_bytes()[:3000])

@@ -5,7 +5,7 @@ hub's login). This module makes that server a dashboard only:
 
 - Voilà is the only extension loaded (no JupyterLab, no terminals, no notebook editor), and it serves
   one notebook (a private copy of the dashboard); the server's default page is the dashboard;
-- :class:`DashboardAuthorizer` refuses every Jupyter REST API but reading one's own kernels and
+- :class:`.authorizer.DashboardAuthorizer` refuses every Jupyter REST API but reading one's own kernels and
   connecting to their websocket: no contents (files), no new kernels, no sessions, no terminals,
   no nbconvert, no server shutdown;
 - the kernel websocket passes only the widget messages the dashboard needs (``comm_*``,
@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from jupyterhub.singleuser.extension import JupyterHubAuthorizer
-
 from ..config import Settings
 
 #: The dashboard's page, relative to the teacher's server (``/user/NAME`` + this).
@@ -28,16 +26,6 @@ DASHBOARD_PATH = "/voila/render/attendance_dashboard.ipynb"
 ALLOWED = frozenset({("kernels", "read"), ("kernels", "execute")})
 #: Kernel messages the page may send: the widget protocol and the kernel-info handshake, no code.
 ALLOWED_MESSAGE_TYPES = ["comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request"]
-
-
-class DashboardAuthorizer(JupyterHubAuthorizer):
-    """The hub's check (this teacher's own server) plus: only :data:`ALLOWED` API actions, for everyone."""
-
-    def is_authorized(self, handler, user, action: str, resource: str) -> bool:
-        if (resource, action) not in ALLOWED:
-            self.log.warning("refused %s on %s for %s (%s)", action, resource, user.username, handler.request.path)
-            return False
-        return super().is_authorized(handler, user, action, resource)
 
 
 def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
@@ -57,7 +45,8 @@ def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
             # Root only in throw-away machines (CI); a school runs the hub under an account of its own.
             "allow_root": os.geteuid() == 0,
             "root_dir": root_dir,
-            "authorizer_class": f"{__name__}.DashboardAuthorizer",
+            # By name: jupyterhub's server modules load in the teacher's server, not in every `attendance` command.
+            "authorizer_class": "attendance_core.hub.authorizer.DashboardAuthorizer",
             "tornado_settings": {
                 "websocket_max_message_size": websocket_limit(settings),
                 "headers": {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"},
