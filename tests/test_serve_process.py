@@ -3,6 +3,7 @@
 The login (token, password hash) reaches Voilà through a pipe, never a file; the private config
 folder of a server that died is removed when the next one starts. Each server here gets its own
 temporary folder (TMPDIR), so that other servers on the machine are not touched.
+Ctrl+C, SIGTERM and SIGHUP reach the child server (Voilà, or the hub's JupyterHub) as SIGTERM.
 """
 from __future__ import annotations
 
