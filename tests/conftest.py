@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import os
 import shutil
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,6 +46,57 @@ def wait_until_listening(proc: subprocess.Popen, port: int, log: Path | None, ti
             if time.monotonic() > deadline:
                 pytest.fail(f"{what} did not listen within {timeout:.0f} s:\n{output()}")
             time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def voila_serving(notebook: Path, root: Path, cwd: Path, **settings: str):
+    """Voilà serving ``notebook`` on a free port of 127.0.0.1; yields its port, stops it on exit.
+
+    The machine's Jupyter configuration is kept out (an empty ``root/jupyter-config`` folder and config
+    path, no ``ATTENDANCE_``/``JUPYTER_`` variables but ``settings``); the log goes to ``root/voila.log``.
+    """
+    config = root / "jupyter-config"
+    config.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
+    env.update(JUPYTER_CONFIG_DIR=str(config), **settings)
+    log = root / "voila.log"
+    command = [str(Path(sys.executable).with_name("voila")), str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
+               "--no-browser", f"--Voila.config_file_paths={config}",
+               "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_listening(proc, port, log, 120, "voila")
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def postgres_schema_at(base_url: str, prefix: str):
+    """A private schema (``prefix`` and 12 hex digits) on the PostgreSQL server at ``base_url``.
+
+    Yields a database URL that uses it (its ``search_path``); the schema and all in it are dropped on exit.
+    """
+    import sqlalchemy as sa
+
+    base = sa.make_url(base_url)
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
 
 
 CHROMIUM = Path(os.environ.get("ATTENDANCE_CHROMIUM", "/usr/bin/chromium"))
@@ -161,26 +214,7 @@ def dashboard_server(demo_class, demo_encoding_cache, tmp_path_factory):
     shutil.copytree(KNOWN_FACES, root / "known_faces", ignore=shutil.ignore_patterns("README.md"))
     shutil.copytree(demo_encoding_cache, root / "attendance_data" / "cache")
     (root / "sample_images").symlink_to(SAMPLE_IMAGES)
-    config = root / "jupyter-config"
-    config.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
-    env.update(JUPYTER_CONFIG_DIR=str(config), ATTENDANCE_ROSTER_DIR=str(root / "known_faces"),
-               ATTENDANCE_DATA_DIR=str(root / "attendance_data"))
-    log = root / "voila.log"
-    voila = Path(sys.executable).with_name("voila")
-    command = [str(voila), str(REPO / "notebooks" / "attendance_dashboard.ipynb"), f"--port={port}",
-               "--Voila.ip=127.0.0.1", "--no-browser", f"--Voila.config_file_paths={config}",
-               "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until_listening(proc, port, log, 120, "voila")
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", root=root, log=log, port=port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with voila_serving(REPO / "notebooks" / "attendance_dashboard.ipynb", root, REPO,
+                       ATTENDANCE_ROSTER_DIR=str(root / "known_faces"),
+                       ATTENDANCE_DATA_DIR=str(root / "attendance_data")) as port:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", root=root, log=root / "voila.log", port=port)

@@ -5,19 +5,17 @@ Rose Leslie). Users: ``ana`` teaches 7A, ``ben`` teaches 7B, ``boss`` is the adm
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import KNOWN_FACES, REPO, free_port, wait_until_listening
+from conftest import KNOWN_FACES, REPO, free_port, postgres_schema_at, wait_until_listening
 
 PG_ENV = "ATTENDANCE_TEST_POSTGRES_URL"
 PASSWORDS = {"boss": "admin-Pass-4821", "ana": "teacher-A-pass-7733", "ben": "teacher-B-pass-9102"}
@@ -38,22 +36,9 @@ def postgres_base_url() -> str:
     return url
 
 
-@contextlib.contextmanager
 def postgres_schema():
-    """A private schema on the PostgreSQL test server; yields a database URL that uses it."""
-    import sqlalchemy as sa
-
-    base = sa.make_url(postgres_base_url())
-    schema = f"hub_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        engine.dispose()
+    """A private schema on the PostgreSQL test server; a context manager yielding a database URL that uses it."""
+    return postgres_schema_at(postgres_base_url(), "hub_")
 
 
 def lay_out_school(root: Path, encoding_cache: Path) -> Path:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ import pytest
 from attendance_core.config import load_settings
 from attendance_core.records import Store
 
-from conftest import KNOWN_FACES, SAMPLE_IMAGES, free_port, wait_until_listening
+from conftest import KNOWN_FACES, SAMPLE_IMAGES, voila_serving
 from crowd_class import shared_crowd
 from test_dashboard_phone import SIZES, TIMEOUT_MS, choose_photos, screenshot, wait_for_status
 
@@ -44,29 +42,11 @@ def crowd_server(devdata, demo_class, tmp_path_factory):
         "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
                      "language_info": {"name": "python"}},
         "nbformat": 4, "nbformat_minor": 5}))
-    config = root / "jupyter-config"
-    config.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
-    env.update(JUPYTER_CONFIG_DIR=str(config), ATTENDANCE_ROSTER_DIR=str(crowd.roster_dir),
-               ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_TOLERANCE=str(crowd.tolerance),
-               ATTENDANCE_MIN_FACE_SIZE="50", PYTHONPATH=os.pathsep.join([str(TESTS.parent), env.get("PYTHONPATH", "")]))
-    log = root / "voila.log"
-    command = [str(Path(sys.executable).with_name("voila")), str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
-               "--no-browser", f"--Voila.config_file_paths={config}",
-               "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until_listening(proc, port, log, 120, "voila")
+    with voila_serving(notebook, root, root, ATTENDANCE_ROSTER_DIR=str(crowd.roster_dir),
+                       ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_TOLERANCE=str(crowd.tolerance),
+                       ATTENDANCE_MIN_FACE_SIZE="50",
+                       PYTHONPATH=os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")])) as port:
         yield crowd, f"http://127.0.0.1:{port}/", root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audited(browser, crowd_server):

@@ -10,7 +10,6 @@ import math
 import multiprocessing
 import os
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
@@ -23,6 +22,11 @@ from attendance_core.faces import DetectedFaces
 from attendance_core.records import (DuplicateSessionError, RecordsError, SCHEMA_VERSION, Store,
                                      UnknownStudentError)
 from attendance_core.session import Attendance, Photo, StudentResult
+
+try:
+    from conftest import postgres_schema_at
+except ImportError:  # tests/ imported as a package
+    from tests.conftest import postgres_schema_at
 
 PG_ENV = "ATTENDANCE_TEST_POSTGRES_URL"
 CLASS = ["Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "Edsger_Dijkstra"]
@@ -47,17 +51,8 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'records.db'}"
         return
-    base = sa.make_url(_postgres_url_or_skip())
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema_at(_postgres_url_or_skip(), "test_") as url:
+        yield url
 
 
 @pytest.fixture

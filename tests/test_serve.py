@@ -12,6 +12,7 @@ copy of the demo class, and real HTTP and websocket requests are sent to them on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -89,6 +90,30 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+@contextlib.contextmanager
+def served_class(tmp_path_factory, demo_encoding_cache: Path, name: str, password: str | None = None,
+                 token: str | None = None, **settings: str):
+    """`attendance serve` over a private copy of the demo class (a temporary folder named after ``name``).
+
+    ``settings`` are ``ATTENDANCE_*`` variables; ``password`` is set first by `attendance serve
+    --set-password`, then ``token`` is given as ``ATTENDANCE_TOKEN`` (and kept as ``server.token``).
+    Yields the server; stops it on exit.
+    """
+    root = lay_out_class(tmp_path_factory.mktemp(name), demo_encoding_cache)
+    env = clean_env(root, **settings)
+    if password is not None:
+        done = run_attendance(["serve", "--set-password"], env, root, stdin=password + "\n")
+        assert done.returncode == 0, done.stderr
+    if token is not None:
+        env["ATTENDANCE_TOKEN"] = token
+    server = start_server(root, env)
+    server.token = token
+    try:
+        yield server
+    finally:
+        stop_server(server.proc)
+
+
 class Client:
     """An HTTP client that keeps cookies and does not follow redirects (so that a 302 to the login shows)."""
 
@@ -160,28 +185,16 @@ def kernels_started(log: Path) -> int:
 @pytest.fixture(scope="module")
 def token_server(demo_class, demo_encoding_cache, tmp_path_factory):
     """`attendance serve` on 127.0.0.1 with ATTENDANCE_TOKEN set (no password)."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-token"), demo_encoding_cache)
-    token = secrets.token_urlsafe(24)
-    server = start_server(root, clean_env(root, ATTENDANCE_TOKEN=token))
-    server.token = token
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-token", token=secrets.token_urlsafe(24)) as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 @pytest.fixture(scope="module")
 def password_server(demo_class, demo_encoding_cache, tmp_path_factory):
     """`attendance serve` with a password set by `attendance serve --set-password`, idle pages culled after 6 s."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-password"), demo_encoding_cache)
-    env = clean_env(root, ATTENDANCE_IDLE_KERNEL_MINUTES="0.1")
-    done = run_attendance(["serve", "--set-password"], env, root, stdin=PASSWORD + "\n")
-    assert done.returncode == 0, done.stderr
-    server = start_server(root, env)
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-password", password=PASSWORD,
+                      ATTENDANCE_IDLE_KERNEL_MINUTES="0.1") as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 # --- Refusing to start, and the configuration in force ---------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ARTIFACTS, SAMPLE_IMAGES
-from test_serve import clean_env, lay_out_class, start_server, stop_server
+from test_serve import served_class
 
 #: Generous: two kernels detect faces at once on a slow, shared machine.
 TIMEOUT_MS = 300_000
@@ -24,15 +24,10 @@ STUDENTS = {"Alex_Lacamoire", "Barack_Obama", "Joe_Biden", "Kit_Harington", "Ros
 
 @pytest.fixture(scope="module")
 def served(demo_class, demo_encoding_cache, tmp_path_factory):
-    root = lay_out_class(tmp_path_factory.mktemp("serve-browser"), demo_encoding_cache)
-    token = secrets.token_urlsafe(24)
     # The hostile upload below is 11 files in one upload.
-    server = start_server(root, clean_env(root, ATTENDANCE_TOKEN=token, ATTENDANCE_MAX_FILES_PER_UPLOAD="12"))
-    server.token = token
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-browser", token=secrets.token_urlsafe(24),
+                      ATTENDANCE_MAX_FILES_PER_UPLOAD="12") as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 def log_in(page, server) -> None:

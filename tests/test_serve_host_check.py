@@ -11,19 +11,14 @@ import time
 
 import pytest
 
-from test_serve import (Client, clean_env, kernel_id_of, kernels_started, lay_out_class, shows_the_dashboard,
-                        start_server, stop_server, websocket_status)
+from test_serve import Client, kernel_id_of, kernels_started, served_class, shows_the_dashboard, websocket_status
 
 
 @pytest.fixture(scope="module")
 def unguarded(demo_class, demo_encoding_cache, tmp_path_factory):
     """`attendance serve` as `make dashboard` runs it: 127.0.0.1, no login."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-host"), demo_encoding_cache)
-    server = start_server(root, clean_env(root))
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-host") as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 def test_a_foreign_host_gets_403_and_no_kernel(unguarded):

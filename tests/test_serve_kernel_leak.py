@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from test_serve import PASSWORD, clean_env, lay_out_class, run_attendance, start_server, stop_server
+from test_serve import PASSWORD, served_class
 
 REPEATS = int(os.environ.get("ATTENDANCE_LEAK_REPEATS", "20"))
 TIMEOUT_MS = 240_000
@@ -25,20 +25,10 @@ TOKEN = "leak-test-token-" + "0123456789abcdef"
 @pytest.fixture(scope="module")
 def servers(demo_class, demo_encoding_cache, tmp_path_factory):
     """Two servers: one without a login; one with a password and a token."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-leak-none"), demo_encoding_cache)
-    none = start_server(root, clean_env(root))
-    try:
-        root = lay_out_class(tmp_path_factory.mktemp("serve-leak-login"), demo_encoding_cache)
-        env = clean_env(root)
-        done = run_attendance(["serve", "--set-password"], env, root, stdin=PASSWORD + "\n")
-        assert done.returncode == 0, done.stderr
-        login = start_server(root, {**env, "ATTENDANCE_TOKEN": TOKEN})
-        try:
-            yield {"none": none, "token link": login, "password": login}
-        finally:
-            stop_server(login.proc)
-    finally:
-        stop_server(none.proc)
+    with (served_class(tmp_path_factory, demo_encoding_cache, "serve-leak-none") as none,
+          served_class(tmp_path_factory, demo_encoding_cache, "serve-leak-login", password=PASSWORD,
+                       token=TOKEN) as login):
+        yield {"none": none, "token link": login, "password": login}
 
 
 def server_state(server) -> tuple[int, int]:

@@ -12,35 +12,23 @@ import time
 
 import pytest
 
-from test_serve import (PASSWORD, Client, clean_env, kernel_id_of, kernels_started, lay_out_class, run_attendance,
-                        start_server, stop_server, websocket_status)
+from test_serve import PASSWORD, Client, kernel_id_of, kernels_started, served_class, websocket_status
 
 
 @pytest.fixture(scope="module")
 def unguarded(demo_class, demo_encoding_cache, tmp_path_factory):
     """No login (127.0.0.1), as `make dashboard` runs it."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-kernels-none"), demo_encoding_cache)
-    server = start_server(root, clean_env(root))
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-kernels-none") as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 @pytest.fixture(scope="module")
 def capped(demo_class, demo_encoding_cache, tmp_path_factory):
     """A password and a token; at most 2 dashboards open, 1 per login."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-kernels-capped"), demo_encoding_cache)
-    env = clean_env(root, ATTENDANCE_MAX_KERNELS="2", ATTENDANCE_MAX_KERNELS_PER_USER="1")
-    done = run_attendance(["serve", "--set-password"], env, root, stdin=PASSWORD + "\n")
-    assert done.returncode == 0, done.stderr
-    env["ATTENDANCE_TOKEN"] = token = "t" * 8 + "0123456789abcdef"
-    server = start_server(root, env)
-    server.token = token
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-kernels-capped", password=PASSWORD,
+                      token="t" * 8 + "0123456789abcdef", ATTENDANCE_MAX_KERNELS="2",
+                      ATTENDANCE_MAX_KERNELS_PER_USER="1") as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 def open_page(client: Client, server, mode: str) -> str:

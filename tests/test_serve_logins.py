@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_serve import PASSWORD, Client, clean_env, lay_out_class, run_attendance, start_server, stop_server
+from test_serve import PASSWORD, Client, served_class
 
 
 class Clock:
@@ -68,15 +68,8 @@ def test_a_password_shorter_than_12_characters_is_refused():
 @pytest.fixture(scope="module")
 def guarded(demo_class, demo_encoding_cache, tmp_path_factory):
     """A password server of its own: this module locks 127.0.0.1 out of it."""
-    root = lay_out_class(tmp_path_factory.mktemp("serve-logins"), demo_encoding_cache)
-    env = clean_env(root)
-    done = run_attendance(["serve", "--set-password"], env, root, stdin=PASSWORD + "\n")
-    assert done.returncode == 0, done.stderr
-    server = start_server(root, env)
-    try:
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-logins", password=PASSWORD) as server:
         yield server
-    finally:
-        stop_server(server.proc)
 
 
 def test_password_guessing_is_stopped_and_logged(guarded):

@@ -3,17 +3,23 @@
 The login (token, password hash) reaches Voilà through a pipe, never a file; the private config
 folder of a server that died is removed when the next one starts. Each server here gets its own
 temporary folder (TMPDIR), so that other servers on the machine are not touched.
+Ctrl+C, SIGTERM and SIGHUP reach the child server (Voilà, or the hub's JupyterHub) as SIGTERM.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import psutil
+import pytest
 
 from test_serve import Client, clean_env, kernel_id_of, lay_out_class, start_server, stop_server
 
@@ -71,3 +77,24 @@ def test_kill_9_takes_voila_and_its_kernels_down_and_a_restart_works(demo_class,
         assert Client(restarted.url).request("", headers={"Authorization": "token wrong-token"})[0] == 302
     finally:
         stop_server(restarted.proc)
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_stop_signal_reaches_the_child_as_sigterm_and_our_handler_comes_back(stop):
+    """`attendance serve` and `attendance hub` wait for their server this way: Ctrl+C, kill, a closed terminal."""
+    from attendance_core.server.foreground import wait_passing_stop_signals
+
+    signum = getattr(signal, stop)
+    ours = signal.getsignal(signum)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # Sent while the wait is on: the handler is installed right after this call returns.
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signum))
+    timer.start()
+    try:
+        assert wait_passing_stop_signals(child) == -signal.SIGTERM
+    finally:
+        timer.cancel()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert signal.getsignal(signum) is ours

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from .. import access
 from ..config import ConfigError, Settings
 from ..records import Store
 from ..server import DASHBOARD_NOTEBOOK, is_loopback
+from ..server.foreground import wait_passing_stop_signals
 from .teacher_server import DASHBOARD_PATH, server_config
 
 DEFAULT_IP = "127.0.0.1"
@@ -292,19 +292,6 @@ def run_hub(settings: Settings, plan: HubPlan, log: Callable[[str], None] = prin
             log("note: " + note)
         proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
                                 env=hub_environment(settings), cwd=state_dir(settings))
-
-        def forward(signum, frame):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-
-        previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-        try:
-            return proc.wait()
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+        return wait_passing_stop_signals(proc)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

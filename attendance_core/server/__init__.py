@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from typing import Any, Callable
 
 from ..config import ConfigError, Settings
 from ..files import write_atomic
+from .foreground import wait_passing_stop_signals
 
 #: The dashboard notebook, next to the package in the project folder.
 DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "attendance_dashboard.ipynb"
@@ -303,19 +303,6 @@ def serve(settings: Settings, plan: ServerPlan, log: Callable[[str], None] = pri
             proc.stdin.close()
         except BrokenPipeError:
             pass  # Voilà exited at once; its exit code says so below
-
-        def forward(signum, frame):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-
-        previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-        try:
-            return proc.wait()
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+        return wait_passing_stop_signals(proc)
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
