@@ -16,7 +16,7 @@ import ipywidgets as w
 from PIL import Image
 
 from ..roster import display_name
-from ..results import STATUSES
+from ..results import STATUSES, TIME_FROM_EXIF
 from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, reports_errors, unique_id
 from .common import badge as status_badge
 from .photos import photo_widget
@@ -377,8 +377,10 @@ class TakeAttendanceView(TabView):
         for i, photo in enumerate(att.photos):
             faces = att.faces_in(i)
             named = sum(1 for f in faces if f.student)
+            when = (f", taken {photo.taken_at.astimezone():%Y-%m-%d %H:%M}"
+                    + (" (camera)" if photo.time_source == TIME_FROM_EXIF else " (upload)")) if photo.taken_at else ""
             caption = (f"<div><b>{html.escape(photo.name)}</b>: {len(faces)} face(s), "
-                       f"{named} student(s) recognised</div>")
+                       f"{named} student(s) recognised<span class=\"sa-photo-time\">{when}</span></div>")
             jpeg = self._state.annotated_photo(i, PHOTO_MAX_SIDE, labels=False)
             with Image.open(io.BytesIO(jpeg)) as shown:
                 size = shown.size
