@@ -158,3 +158,38 @@ def test_export_holds_the_students_rows_and_photos_and_no_one_elses(school, tmp_
     assert b"1004" not in everything and b"1001" not in everything
     with pytest.raises(KeyError, match="9999"):
         export_student(settings, "9999", tmp_path / "none.zip")
+
+
+def test_a_class_list_and_a_classes_dir_folder_of_the_same_name_make_the_class_list_the_source(school, tmp_path):
+    settings, csv_file = school
+    folders = tmp_path / "classes"
+    (folders / "7A").mkdir(parents=True)
+    (folders / "Music").mkdir()
+    settings = settings.replace(classes_dir=str(folders))
+    import_class_list(csv_file, settings, by="office")
+    from attendance_core.school import school_classes
+
+    classes = school_classes(settings)
+    # 7A, 7B and Drama from the class lists (students by id in roster_dir); Music from classes_dir only.
+    assert classes == {"7A": settings.roster_dir, "7B": settings.roster_dir, "Drama": settings.roster_dir,
+                       "Music": folders / "Music"}
+    assert class_roster(settings, "7A").ids == ["1001", "1002", "1003", "1004"]
+
+
+def test_hub_assignments_name_the_classes_of_the_class_lists(school):
+    from attendance_core.access import TEACHER, Directory
+    from attendance_core.app.state import AppError, DashboardState
+
+    settings, csv_file = school
+    import_class_list(csv_file, settings, by="office")
+    records = Store.from_settings(settings)
+    try:
+        Directory.of(records).add_user("ana", TEACHER)
+        Directory.of(records).assign("7B", "ana")
+    finally:
+        records.close()
+    state = DashboardState(settings, user="ana")
+    assert list(state.classes) == ["7B"]
+    assert state.roster.ids == ["1004", "1005"]
+    with pytest.raises(AppError, match="Only an admin may change a class's roster"):  # consent is the office's
+        state.set_consent("1005", CONSENT_REFUSED)

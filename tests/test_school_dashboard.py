@@ -33,9 +33,10 @@ def test_dashboard_never_recognises_a_student_who_refused_and_blurs_unknown_face
 def test_roster_tab_records_consent_and_the_class_follows_it(app_settings):
     app = AttendanceApp(DashboardState(app_settings, demo_photo=SAMPLE_IMAGES / "two_people.jpg"))
     tabs = _all(app.widget, w.Tab)[0]
-    tabs.selected_index = 2
+    roster_tab = [view.title for view in AttendanceApp.TAB_VIEWS].index("Roster")
+    tabs.selected_index = roster_tab
     cards = {c.children[1].value.split("</b>")[0].split("<b>")[1]: c
-             for c in _all(tabs.children[2], w.VBox) if "sa-card" in c._dom_classes}
+             for c in _all(tabs.children[roster_tab], w.VBox) if "sa-card" in c._dom_classes}
     consent = next(d for d in _all(cards["Rose Leslie"], w.Dropdown) if d.description == "Consent")
     assert consent.value is None  # a roster folder without class lists records no consent
     consent.value = CONSENT_REFUSED
