@@ -265,9 +265,11 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     def unknown_labels(self) -> dict[tuple[int, int], str]:
         return {(u.photo, u.face): u.label for u in self.unknown_faces()}
 
-    def _names(self) -> dict[str, str]:
-        # A name two students share is shown with the id (class lists may hold both).
+    def student_names(self) -> dict[str, str]:
+        """Student id -> the name shown, in roster order; a name two students share gets the id
+        (``Kit Harington (1003)``: class lists may hold both)."""
         return shown_names((s.id, s.name) for s in self.roster.students) if self.roster else {}
+
 
     def _blur(self, student: str | None) -> bool:
         """Whether a face matched to ``student`` (None: unknown) is blurred: it may be a student without consent."""
@@ -282,7 +284,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         photo = att.photos[index]
         # A kept copy may be smaller than the photo the boxes were found in.
         scale = photo.image_scale
-        return annotate.to_jpeg(annotate.annotate_attendance(att, index, self._names(), self.unknown_labels(),
+        return annotate.to_jpeg(annotate.annotate_attendance(att, index, self.student_names(), self.unknown_labels(),
                                                              max_side, scale, labels))
 
     def photo_markers(self, index: int) -> list[Marker]:
@@ -290,7 +292,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         att = self.attendance
         if att is None:
             raise AppError("No photo yet.")
-        return photo_markers(att, index, self._names())
+        return photo_markers(att, index, self.student_names())
 
     def face_numbers(self) -> dict[tuple[int, int], int]:
         """``(photo, face)`` -> the number of the face's marker (1, 2, ... in photo order)."""
@@ -301,7 +303,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
 
     def review_items(self) -> list[ReviewItem]:
         """Every face in review order: unknown, ambiguous, check band, then sure and decided ones."""
-        return review_items(self.attendance, self._names())
+        return review_items(self.attendance, self.student_names())
 
     def review_face(self, number: int, decision: str | None, student_id: str | None = None) -> None:
         """The instructor's decision on face ``number``: CONFIRMED (right), REJECTED (not this student),
