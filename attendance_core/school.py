@@ -93,8 +93,15 @@ def class_roster(settings: "Settings", class_name: str | None = None, detector: 
 
     detector = detector or DetectorSettings(settings.detector, settings.min_face_size, settings.workers,
                                             settings.jitters)
+    from .records import RecordsError
+
     folder = Path(settings.roster_dir)
-    opened = _store(settings, store)
+    try:
+        opened = _store(settings, store)
+    except RecordsError as err:
+        # The records hold who refused consent: without them, recognising anyone could recognise them.
+        raise RecordsError(f"{err}. Nobody is recognised until then: the records hold the students' consent "
+                           "to face recognition") from None
     if opened is None:
         if class_name and settings.classes_dir:
             folder = school_classes(settings, listed=[]).get(class_name, folder)
