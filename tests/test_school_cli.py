@@ -106,3 +106,19 @@ def test_consent_export_and_purge_commands(school):
     assert code == 0 and "1 sessions, 2 marks, 0 corrections" in out
     code, _, err = run("export-student", "nobody", "--output", str(tmp_path / "x.zip"))
     assert code == 2 and "no student 'nobody'" in err
+
+
+def test_assigning_a_class_no_class_list_names_warns(school):
+    from attendance_core.access import TEACHER, Directory
+    from attendance_core.config import load_settings
+    from attendance_core.records import Store
+
+    code, _, _ = run("classes", "import", str(school[0] / "sis" / "classes.csv"), "--by", "office")
+    assert code == 0
+    with Store.from_settings(load_settings()) as store:
+        Directory.of(store).add_user("ana", TEACHER)
+    code, out, err = run("classes", "assign", "7B", "--teacher", "ana")
+    assert code == 0 and "ana teaches 7B" in out and err == ""
+    code, out, err = run("classes", "assign", "7 B", "--teacher", "ana")
+    assert code == 0 and "warning: no class list or classes_dir folder names the class '7 B'" in err
+    assert "7A, 7B, Drama" in err
