@@ -7,7 +7,9 @@ dashboard puts a numbered marker by each face instead, placed by :func:`place_ma
 markers overlap. Large photos are scaled down
 for display first, so that boxes and labels stay legible at any photo size (line width and text
 size follow the displayed photo, not the original). Boxes are ``(top, right, bottom, left)`` in
-pixels of the upright photo, as everywhere in the library.
+pixels of the upright photo, as everywhere in the library. Where a student of the class has no
+consent to face recognition, unknown faces (one of them may be theirs) are blurred beyond recognition
+in the drawn photo and in crops.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .roster import display_name
 
@@ -26,6 +28,10 @@ MATCHED, CHECK, AMBIGUOUS, UNKNOWN = "matched", "check", "ambiguous", "unknown"
 COLORS = {MATCHED: (34, 160, 60), CHECK: (235, 195, 0), AMBIGUOUS: (235, 140, 0), UNKNOWN: (215, 40, 40)}
 #: Longest side, in pixels, of a photo shown in the dashboard.
 DISPLAY_MAX_SIDE = 1280
+#: A blurred face keeps this many blocks across: a shape, no identity.
+BLUR_BLOCKS = 4
+#: The blurred area extends this fraction of the box beyond it (hair, ears, chin).
+BLUR_MARGIN = 0.3
 
 Box = Sequence[int]
 
@@ -37,6 +43,8 @@ class FaceLabel:
     box: Box
     text: str
     kind: str = MATCHED
+    #: Blur the face (a person who has not consented to face recognition may be under it).
+    blur: bool = False
 
 
 def face_kind(student: str | None, ambiguous: bool, check: bool = False) -> str:
@@ -79,6 +87,10 @@ def draw_faces(image: np.ndarray, faces: Iterable[FaceLabel], max_side: int = DI
     """
     small, scale = scaled_to(np.asarray(image, dtype=np.uint8), max_side)
     scale *= box_scale
+    faces = list(faces)
+    blurred = [tuple(v * scale for v in face.box) for face in faces if face.blur]
+    if blurred:
+        small = blur_faces(small, blurred)
     canvas = Image.fromarray(small).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     h, w = small.shape[:2]
@@ -102,11 +114,33 @@ def draw_faces(image: np.ndarray, faces: Iterable[FaceLabel], max_side: int = DI
     return np.asarray(canvas)
 
 
-def crop_face(image: np.ndarray, box: Box, margin: float = 0.5, min_side: int = 0) -> np.ndarray:
+def blur_faces(image: np.ndarray, boxes: Iterable[Box], margin: float = BLUR_MARGIN) -> np.ndarray:
+    """A copy of an RGB ``image`` with each face box (and ``margin`` of its size around it) blurred
+    beyond recognition: reduced to BLUR_BLOCKS blocks across, then smoothed."""
+    out = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
+    h, w = out.height, out.width
+    for box in boxes:
+        top, right, bottom, left = (float(v) for v in box)
+        mx, my = (right - left) * margin, (bottom - top) * margin
+        x0, y0 = max(0, int(left - mx)), max(0, int(top - my))
+        x1, y1 = min(w, int(np.ceil(right + mx))), min(h, int(np.ceil(bottom + my)))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        region = out.crop((x0, y0, x1, y1))
+        blocks = (BLUR_BLOCKS, max(1, round(BLUR_BLOCKS * (y1 - y0) / (x1 - x0))))
+        region = region.resize(blocks, Image.BOX).resize(region.size, Image.BILINEAR)
+        region = region.filter(ImageFilter.GaussianBlur(max(2, (x1 - x0) / 12)))
+        out.paste(region, (x0, y0))
+    return np.asarray(out)
+
+
+def crop_face(image: np.ndarray, box: Box, margin: float = 0.5, min_side: int = 0,
+              blur: bool = False) -> np.ndarray:
     """The face in ``box`` with ``margin`` (a fraction of the box size) around it, clipped to the photo.
 
     min_side: scale the crop up so its shorter side is at least this many pixels (0: never), so that a
     small face from a classroom photo can serve as a reference photo (detected at 40 px and more).
+    blur: blur the face (see :func:`blur_faces`), for a face that may be a student without consent.
     """
     top, right, bottom, left = (int(v) for v in box)
     h, w = image.shape[:2]
@@ -116,6 +150,8 @@ def crop_face(image: np.ndarray, box: Box, margin: float = 0.5, min_side: int = 
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     if crop.size == 0:
         raise ValueError(f"box {tuple(box)} is outside the photo ({w}x{h})")
+    if blur:
+        crop = blur_faces(crop, [(top - y0, right - x0, bottom - y0, left - x0)])
     short = min(crop.shape[:2])
     if min_side and short < min_side:
         f = min_side / short
@@ -145,18 +181,22 @@ def to_png(image: np.ndarray) -> bytes:
 
 def annotate_attendance(attendance, photo: int, names: dict[str, str] | None = None,
                         unknown_labels: dict[tuple[int, int], str] | None = None,
-                        max_side: int = DISPLAY_MAX_SIDE, scale: float = 1.0, labels: bool = True) -> np.ndarray:
+                        max_side: int = DISPLAY_MAX_SIDE, scale: float = 1.0, labels: bool = True,
+                        blur_unknown: bool | None = None) -> np.ndarray:
     """Photo number ``photo`` of a :class:`~attendance_core.session.Attendance`, with its faces drawn.
 
     The photo's pixels must have been kept (``Session(keep_images=True)``). names: student id -> name
-    shown (default: the id with spaces); unknown_labels: ``(photo, face)`` -> label of an unknown face
-    (default "unknown"). A matched face is labelled with the name and its distance. scale: pixels of
-    the kept image per photo pixel of the boxes; labels=False draws the boxes only (the dashboard
-    adds numbered markers).
+    shown (default: the students' names, with the id where two share one); unknown_labels:
+    ``(photo, face)`` -> label of an unknown face (default "unknown"). A matched face is labelled with
+    the name and its distance. scale: pixels of the kept image per photo pixel of the boxes;
+    labels=False draws the boxes only (the dashboard adds numbered markers). blur_unknown: blur the
+    unknown faces (default ``attendance.blur_unknown``: some student has no consent).
     """
     p = attendance.photos[photo]
     if p.image is None:
         raise ValueError(f"{p.name}: the photo's pixels were not kept (use Session(keep_images=True))")
+    blur = attendance.blur_unknown if blur_unknown is None else blur_unknown
+    names = names if names is not None else attendance.shown_names()
     drawn = []
     for f in attendance.faces_in(photo):
         kind = face_kind(f.student, f.ambiguous, f.check)
@@ -167,7 +207,7 @@ def annotate_attendance(attendance, photo: int, names: dict[str, str] | None = N
         else:
             name = (names or {}).get(f.student, display_name(f.student))
             text = f"{name} {f.distance:.2f}" + (" ?" if f.ambiguous else "")
-        drawn.append(FaceLabel(f.box, text, kind))
+        drawn.append(FaceLabel(f.box, text, kind, blur=blur and f.student is None))
     return draw_faces(p.image, drawn, max_side, scale)
 
 

@@ -11,8 +11,9 @@ from .config import Settings, load_settings
 from .errors import AttendanceError
 from .faces import DETECTORS, DetectorSettings
 from .roster import Roster, load_roster
-from .results import STATUSES
+from .results import ABSENT, EXCUSED, LATE, PRESENT, STATUSES
 from .samples import fetch_samples
+from .school_commands import add_school_commands
 from .session import Session
 
 EXIT_OK, EXIT_PHOTO_ERROR, EXIT_USAGE = 0, 1, 2
@@ -22,21 +23,24 @@ def _detector(settings: Settings) -> DetectorSettings:
     return DetectorSettings(settings.detector, settings.min_face_size, settings.workers, settings.jitters)
 
 
-def _load_roster(settings: Settings, err) -> Roster:
+def _load_roster(settings: Settings, err, class_name: str | None = None) -> Roster:
+    from .school import class_roster
+
     def progress(done: int, total: int, name: str) -> None:
         if err.isatty():
             print(f"\r  enrolling {done}/{total}", end="" if done < total else "\n", file=err)
 
-    return load_roster(settings.roster_dir, _detector(settings), settings.cache_dir, progress)
+    return class_roster(settings, (class_name or "").strip() or None, _detector(settings), progress)
 
 
 def _cmd_roster(args, settings: Settings, out, err) -> int:
-    roster = _load_roster(settings, err)
+    roster = _load_roster(settings, err, args.class_name)
     usable = sum(s.usable for s in roster.students)
-    print(f"Roster {settings.roster_dir}: {len(roster)} students, {usable} recognisable", file=out)
+    print(f"Roster {settings.roster_dir}" + (f", class {args.class_name!r}" if args.class_name else "")
+          + f": {len(roster)} students, {usable} recognisable", file=out)
     for s in roster.students:
         ok = sum(p.usable for p in s.photos)
-        mark = "ok" if s.usable else "NOT RECOGNISABLE"
+        mark = "ok" if s.usable else ("NO CONSENT (marked by hand)" if not s.may_be_recognised else "NOT RECOGNISABLE")
         print(f"  {s.id:<28} {s.name:<28} {ok}/{len(s.photos)} reference photos  {mark}", file=out)
     notes = [(s.id, p) for s in roster.students for p in s.photos if p.note]
     if roster.problems or notes:
@@ -51,12 +55,13 @@ def _cmd_roster(args, settings: Settings, out, err) -> int:
 def _cmd_mark(args, settings: Settings, out, err) -> int:
     if args.save and not (args.class_name or "").strip():
         raise ValueError("--save needs --class NAME (the class the session is recorded under)")
-    roster = _load_roster(settings, err)
+    roster = _load_roster(settings, err, args.class_name)
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
     session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
                       max_pixels=settings.max_pixels, max_bytes=settings.max_upload_mb * 2**20,
-                      check_band=settings.check_band)
+                      check_band=settings.check_band, start=args.start,
+                      late_after_minutes=settings.late_after_minutes)
     for path in args.photos:
         if err.isatty():
             print(f"  marking {path}", file=err)
@@ -100,25 +105,32 @@ def _save_session(args, settings: Settings, result, out) -> None:
 
 
 def _print_table(result, out) -> None:
-    by_id = {s.id: s for s in result.students}
-    print(f"{len(result.present)} present, {len(result.absent)} absent, "
+    names = result.shown_names()
+    late = f"{len(result.late)} late, " if result.late else ""
+    print(f"{len(result.present)} present, {late}{len(result.absent)} absent, "
           f"{len(result.unknown_faces)} unknown faces (tolerance {result.tolerance:.2f})", file=out)
+    if result.start is not None:
+        print(f"Class started {result.start.astimezone():%Y-%m-%d %H:%M}; late after {result.late_after_minutes:g} "
+              "minutes", file=out)
     if result.to_check:
         print(f"{len(result.to_check)} to check before trusting (marked CHECK below)", file=out)
     print(f"\n{'student':<28} {'status':<8} {'distance':>8}  photo", file=out)
     for s in result.students:
         d = f"{s.distance:.3f}" if s.distance is not None else ""
         flag = f"  CHECK: {s.reason}" if s.check else ("  (ambiguous: check)" if s.ambiguous else "")
-        print(f"{s.name:<28} {s.status:<8} {d:>8}  {s.photo or ''}{flag}", file=out)
+        flag += f"  (first seen {s.first_seen.astimezone():%H:%M})" if s.status == LATE and s.first_seen else ""
+        flag += f"  ({s.reason})" if s.reason and not s.check and not s.photo else ""
+        print(f"{names[s.id]:<28} {s.status:<8} {d:>8}  {s.photo or ''}{flag}", file=out)
     print("\nPhotos:", file=out)
     for i, p in enumerate(result.photos):
         if p.error:
             print(f"  {p.name}: ERROR {p.error}", file=out)
             continue
         faces = result.faces_in(i)
-        names = ", ".join(by_id[f.student].name for f in faces if f.student)
+        found = ", ".join(names[f.student] for f in faces if f.student)
         unknown = sum(f.student is None for f in faces)
-        print(f"  {p.name}: {len(faces)} faces; {names or 'nobody recognised'}"
+        when = f" (taken {p.taken_at.astimezone():%Y-%m-%d %H:%M}, {p.time_source})" if p.taken_at else ""
+        print(f"  {p.name}{when}: {len(faces)} faces; {found or 'nobody recognised'}"
               + (f"; {unknown} unknown" if unknown else ""), file=out)
 
 
@@ -201,13 +213,13 @@ def _print_report(report, out) -> None:
     summary["rate"] = summary["rate"].map(lambda r: "" if r != r else f"{r:.0%}")
     print("\n" + summary.to_string(index=False), file=out)
     if len(report.sessions):
-        short = {"present": "P", "absent": "A", "excused": "E"}
-        matrix = report.matrix.drop(columns=["student_id"]).copy()
-        for col in matrix.columns[1:]:
+        short = {PRESENT: "P", ABSENT: "A", EXCUSED: "E", LATE: "L"}
+        matrix = report.matrix.copy()  # the id tells apart students who share a name
+        for col in matrix.columns[2:]:
             matrix[col] = matrix[col].map(lambda v: short.get(v, "-"))
         print("\n" + matrix.to_string(index=False), file=out)
-        print("\nP present, A absent, E excused, - not in the class then. "
-              "Rate = present / (present + absent).", file=out)
+        print("\nP present, L late, A absent, E excused, - not in the class then. "
+              "Rate = (present + late) / (present + late + absent).", file=out)
 
 
 def _cmd_forget(args, settings: Settings, out, err) -> int:
@@ -256,7 +268,7 @@ def _cmd_config(args, settings: Settings, out, err) -> int:
     print(f"# settings from {settings.source}", file=out)
     for name in ("tolerance", "ambiguity_margin", "check_band", "detector", "min_face_size", "jitters", "workers",
                  "roster_dir", "classes_dir", "data_dir", "max_pixels", "max_upload_mb", "max_files_per_upload",
-                 "save_uploads", "idle_kernel_minutes", "max_kernels", "max_kernels_per_user"):
+                 "save_uploads", "late_after_minutes", "idle_kernel_minutes", "max_kernels", "max_kernels_per_user"):
         print(f"{name} = {getattr(settings, name)}", file=out)
     print(f"password_hash = {'(set)' if settings.password_hash else '(not set)'}", file=out)
     print(f"database_url = {settings.resolved_database_url()}", file=out)
@@ -291,6 +303,19 @@ def _read_new_password(err) -> str:
     return first
 
 
+def _start_time(text: str):
+    """``HH:MM`` (today) or an ISO date and time, local unless it names its offset."""
+    from datetime import datetime, time
+
+    try:
+        if len(text.strip()) <= 5:
+            return datetime.combine(datetime.now().date(), time.fromisoformat(text.strip())).astimezone()
+        moment = datetime.fromisoformat(text.strip())
+        return moment if moment.tzinfo else moment.astimezone()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time (HH:MM or YYYY-MM-DDTHH:MM): {text!r}") from None
+
+
 def _iso_date(text: str):
     from datetime import date
 
@@ -314,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("roster", help="enroll a roster folder and report reference-photo problems")
     p.add_argument("roster_dir", nargs="?", type=Path, help="roster folder (default known_faces)")
+    p.add_argument("--class", dest="class_name", metavar="CLASS", help="only the students on this class's list")
     p.set_defaults(func=_cmd_roster)
 
     p = sub.add_parser("mark", help="mark attendance from one or more classroom photos")
@@ -324,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class", dest="class_name", metavar="CLASS", help="the class (course) photographed")
     p.add_argument("--subject", default="", help="the subject taught in this session")
     p.add_argument("--save", action="store_true", help="record the session in the attendance records")
+    p.add_argument("--start", type=_start_time, metavar="HH:MM|YYYY-MM-DDTHH:MM",
+                   help="when the class started (today, local time, for HH:MM): students first seen later than "
+                        "late_after_minutes after it are late")
+    p.add_argument("--late-after", type=float, dest="late_after_minutes", metavar="MINUTES",
+                   help="minutes after the start after which a student first seen is late (default from config)")
     p.set_defaults(func=_cmd_mark)
 
     p = sub.add_parser("sessions", help="list the recorded sessions")
@@ -378,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classes", help="the school's classes")
     classes_sub = p.add_subparsers(dest="classes_command", required=True, metavar="SUBCOMMAND")
     hub_commands.add_classes_assign(classes_sub)
+    add_school_commands(sub, classes_sub)
 
     p = sub.add_parser("config", help="show the settings in force and where they come from")
     p.set_defaults(func=_cmd_config)
@@ -389,7 +421,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    overrides = {k: getattr(args, k, None) for k in ("tolerance", "detector", "min_face_size", "roster_dir")}
+    overrides = {k: getattr(args, k, None) for k in ("tolerance", "detector", "min_face_size", "roster_dir",
+                                                     "late_after_minutes")}
     try:
         settings = load_settings(args.config, **overrides)
         return args.func(args, settings, out, err)

@@ -48,6 +48,7 @@ class Settings:
     max_upload_mb: int = 50  # per photo
     max_files_per_upload: int = 10  # photos in one upload; the extra ones are refused with a message
     save_uploads: bool = False  # keep uploaded classroom photos in data_dir/uploads (owner-only files)
+    late_after_minutes: float = 10.0  # a student first seen this long after the session's start is late
     # The dashboard server (`attendance serve`):
     password_hash: str = ""  # argon2 hash of the dashboard password (`attendance serve --set-password`)
     idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
@@ -133,6 +134,8 @@ def _validated(s: Settings) -> Settings:
     if not 1 <= s.max_kernels_per_user <= s.max_kernels:
         raise ConfigError(f"max_kernels_per_user must be between 1 and max_kernels ({s.max_kernels}), "
                           f"not {s.max_kernels_per_user}")
+    if not 0 <= s.late_after_minutes <= 24 * 60:
+        raise ConfigError(f"late_after_minutes must be between 0 and 1440 (a day), not {s.late_after_minutes}")
     if s.password_hash and not s.password_hash.startswith("argon2:"):
         # A plain password here would be readable by anyone who can read the file or the environment.
         raise ConfigError("password_hash must be a hashed password starting with 'argon2:' "

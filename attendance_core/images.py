@@ -14,6 +14,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -254,3 +255,28 @@ def load_image(
         raise ImageError(name, f"unexpected pixel layout {arr.shape}")
     return np.ascontiguousarray(arr)
 
+
+
+_EXIF_IFD, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL = 0x8769, 36867, 36881
+
+
+def photo_time(data: bytes) -> datetime | None:
+    """When a photo was taken, from its EXIF ``DateTimeOriginal`` (timezone-aware), or None when it has none.
+
+    The EXIF time is the camera's wall clock; with ``OffsetTimeOriginal`` (phones write it) it is
+    exact, otherwise it is taken as this computer's local time. A malformed tag gives None.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exif = Image.open(io.BytesIO(data)).getexif().get_ifd(_EXIF_IFD)
+        text = str(exif.get(_DATETIME_ORIGINAL, "")).strip("\x00 ")
+        if not text:
+            return None
+        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+        offset = str(exif.get(_OFFSET_TIME_ORIGINAL, "")).strip("\x00 ")
+        if offset:
+            return datetime.fromisoformat(moment.isoformat() + offset)
+        return moment.astimezone()
+    except Exception:  # any odd EXIF (wrong types, impossible dates, unreadable bytes): no time
+        return None

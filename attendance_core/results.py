@@ -6,6 +6,7 @@ types and words without loading the face models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -27,9 +28,17 @@ class DetectedFaces:
         return cls(np.zeros((0, 4), dtype=np.int64), np.zeros((0, ENCODING_SIZE)))
 
 
-#: A student's attendance in a session.
-PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
-STATUSES = (PRESENT, ABSENT, EXCUSED)
+#: A student's attendance in a session. LATE: first seen in a photo taken more than the late limit
+#: after the session's start (they attended, and arrived late).
+PRESENT, ABSENT, EXCUSED, LATE = "present", "absent", "excused", "late"
+STATUSES = (PRESENT, ABSENT, EXCUSED, LATE)
+#: The statuses of a student who was in class.
+ATTENDED = (PRESENT, LATE)
+#: A student's consent to face recognition. Only GIVEN lets their reference photos be encoded.
+CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED = "given", "refused", "not asked"
+CONSENT_STATES = (CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED)
+#: Where a photo's time comes from: its EXIF DateTimeOriginal, or the moment it was added (uploaded).
+TIME_FROM_EXIF, TIME_FROM_UPLOAD = "exif", "upload"
 #: Who set a mark: the face matching, or a person.
 AUTOMATIC, MANUAL = "automatic", "manual"
 SOURCES = (AUTOMATIC, MANUAL)
@@ -53,6 +62,9 @@ class Photo:
     #: Display pixels per photo pixel of ``image`` (1.0 = full size). Boxes are in photo pixels: draw box
     #: (top, right, bottom, left) at ``round(v * image_scale)`` for each coordinate v.
     image_scale: float = 1.0
+    #: When the photo was taken (timezone-aware), and where that time comes from (TIME_FROM_EXIF / _UPLOAD).
+    taken_at: datetime | None = None
+    time_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,8 @@ class StudentResult:
     #: The match that made the student present needs the instructor's look (see FaceResult.check).
     check: bool = False
     reason: str | None = None
+    #: When the student was first seen: the time of the earliest photo their face is in (None: not seen).
+    first_seen: datetime | None = None
 
 
 def _rounded(distance: float | None) -> float | None:
@@ -120,6 +134,12 @@ class Attendance:
     tolerance: float
     #: The instructor's face decisions in this session, in the order they were made.
     reviews: list[FaceReview] = field(default_factory=list)
+    #: Unknown faces are blurred when drawn: some student of the class has no consent, and an unknown
+    #: face may be theirs (nobody can tell which without recognising them).
+    blur_unknown: bool = False
+    #: The session's start (timezone-aware; None: not given, nobody is late) and the late limit in minutes.
+    start: datetime | None = None
+    late_after_minutes: float | None = None
 
     @property
     def present(self) -> list[str]:
@@ -134,8 +154,16 @@ class Attendance:
         return [s.id for s in self.students if s.status == EXCUSED]
 
     @property
+    def late(self) -> list[str]:
+        return [s.id for s in self.students if s.status == LATE]
+
+    @property
     def unknown_faces(self) -> list[FaceResult]:
         return [f for f in self.faces if f.student is None]
+
+    def shown_names(self) -> dict[str, str]:
+        """Student id -> the name to show; a name several students share gets the id: ``Kit Harington (1003)``."""
+        return shown_names((s.id, s.name) for s in self.students)
 
     def faces_in(self, photo: int) -> list[FaceResult]:
         return [f for f in self.faces if f.photo == photo]
@@ -148,6 +176,8 @@ class Attendance:
             "present": self.present,
             "absent": self.absent,
             "excused": self.excused,
+            "late": self.late,
+            "start": self.start.isoformat() if self.start else None,
             "unknown_faces": len(self.unknown_faces),
             "to_check": [{"student": s.id, "reason": s.reason} for s in self.to_check],
             "photos": [
@@ -162,6 +192,8 @@ class Attendance:
                         for f in self.faces_in(i)
                     ],
                     "error": p.error,
+                    "taken_at": p.taken_at.isoformat() if p.taken_at else None,
+                    "time_source": p.time_source or None,
                 }
                 for i, p in enumerate(self.photos)
             ],
@@ -173,9 +205,23 @@ class Attendance:
         return [s for s in self.students if s.check]
 
     def to_frame(self):
-        """One row per student: id, name, status, source, distance, photo, ambiguous."""
+        """One row per student: id, name, status, source, distance, photo, ambiguous, first_seen (ISO time)."""
         import pandas as pd
 
+        columns = ["id", "name", "status", "source", "distance", "photo", "ambiguous", "first_seen"]
         rows = [{"id": s.id, "name": s.name, "status": s.status, "source": s.source,
-                 "distance": s.distance, "photo": s.photo, "ambiguous": s.ambiguous} for s in self.students]
-        return pd.DataFrame(rows, columns=["id", "name", "status", "source", "distance", "photo", "ambiguous"])
+                 "distance": s.distance, "photo": s.photo, "ambiguous": s.ambiguous,
+                 "first_seen": s.first_seen.isoformat(timespec="seconds") if s.first_seen else None}
+                for s in self.students]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def shown_names(students) -> dict[str, str]:
+    """Student id -> the name to show, from ``(id, name)`` pairs; a name several students share (case and
+    spacing aside) gets the id: ``Kit Harington (1003)``."""
+    pairs = list(students)
+    count: dict[str, int] = {}
+    for _, name in pairs:
+        key = " ".join(name.casefold().split())
+        count[key] = count.get(key, 0) + 1
+    return {sid: f"{name} ({sid})" if count[" ".join(name.casefold().split())] > 1 else name for sid, name in pairs}

@@ -6,6 +6,11 @@ or folder name without extension; the display name replaces underscores with spa
 A reference photo must show one face: a photo with no face, or with several faces of similar size,
 is reported and not used; when one face clearly dominates (a bystander in the background) it is
 used and the others are noted.
+
+A school's roster folder holds a folder (or photo) per student id (``S1001/`` ...) and the class lists
+say who is in which class, with display names and consent (see :mod:`school`): ``load_roster(...,
+students=...)`` then enrolls exactly those students, and never encodes the photos of a student
+whose consent is not given.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from .errors import AttendanceError
 from .faces import REFERENCE_JITTERS, DetectorSettings, detect_faces, encode_faces
 from .files import write_atomic
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, is_image_file, load_image
+from .results import CONSENT_GIVEN
 
 #: A face at least this many times wider than the next one is the subject of a reference photo.
 DOMINANT_FACE_RATIO = 1.6
@@ -59,9 +65,18 @@ class ReferencePhoto:
 
 @dataclass
 class Student:
+    """A student: ``consent`` is a value of results.CONSENT_STATES, or None where nobody records consent
+    (a roster folder used without class lists, where the instructor vouches for every photo)."""
+
     id: str
     name: str
     photos: list[ReferencePhoto] = field(default_factory=list)
+    consent: str | None = None
+
+    @property
+    def may_be_recognised(self) -> bool:
+        """Whether face recognition may be used for this student (consent given, or not recorded)."""
+        return self.consent in (None, CONSENT_GIVEN)
 
     @property
     def encodings(self) -> np.ndarray:
@@ -97,7 +112,8 @@ class Roster:
         self._index = {s.id: i for i, s in enumerate(self.students)}
         enc, owners = [], []
         for i, s in enumerate(self.students):
-            e = s.encodings
+            # A student without consent is never matched, even when encodings were handed in directly.
+            e = s.encodings if s.may_be_recognised else np.zeros((0, 128))
             enc.append(e)
             owners.extend([i] * len(e))
         self.reference_encodings = np.concatenate(enc) if enc else np.zeros((0, 128))
@@ -105,6 +121,11 @@ class Roster:
 
     def __len__(self) -> int:
         return len(self.students)
+
+    @property
+    def without_consent(self) -> list[str]:
+        """Ids of the students whose faces must not be recognised (consent refused or not asked)."""
+        return [s.id for s in self.students if not s.may_be_recognised]
 
     @property
     def ids(self) -> list[str]:
@@ -186,29 +207,45 @@ def _choose_face(faces: CachedFaces) -> tuple[int | None, str | None, str | None
     return None, f"{n} faces of similar size found; crop the photo to the student alone", None
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """A student as the class lists name them: id, display name and consent (None: not recorded)."""
+
+    id: str
+    name: str
+    consent: str | None = None
+
+
 def load_roster(
     folder: Path | str,
     settings: DetectorSettings = DetectorSettings(),
     cache_dir: Path | str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    students: Sequence[Enrolment] | None = None,
 ) -> Roster:
-    """Enroll every student of a roster folder, reusing cached encodings where the photos are unchanged.
+    """Enroll the students of a roster folder, reusing cached encodings where the photos are unchanged.
 
     cache_dir: where the encoding cache lives (None: no cache); progress(done, total, file) is
-    called after each photo. Problems (unreadable photo, no face, several faces, student without a
+    called after each photo. students: the class's students (from its class list), in the order
+    shown; default every entry of the folder, named after it. The photos of a student without
+    consent are never read. Problems (unreadable photo, no face, several faces, student without a
     usable photo) are collected in ``Roster.problems``, never raised.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"roster folder not found: {folder}")
     cache = EncodingCache(cache_dir, settings.key())
-    entries = roster_entries(folder)
+    found = dict(roster_entries(folder))
+    if students is None:
+        students = [Enrolment(sid, display_name(sid)) for sid in found]
+    entries = [(e, found.get(e.id, []) if e.consent in (None, CONSENT_GIVEN) else []) for e in students]
     total = sum(len(paths) for _, paths in entries)
-    students: list[Student] = []
+    enrolled: list[Student] = []
     problems: list[RosterProblem] = []
     done = 0
-    for sid, paths in entries:
-        student = Student(sid, display_name(sid))
+    for entry, paths in entries:
+        sid = entry.id
+        student = Student(sid, entry.name, consent=entry.consent)
         for path in paths:
             rel = str(path.relative_to(folder))
             try:
@@ -230,13 +267,17 @@ def load_roster(
             done += 1
             if progress:
                 progress(done, total, rel)
-        if not student.photos:
+        if not student.may_be_recognised:
+            pass  # no consent: no photos read, nothing to report; they are marked by hand
+        elif sid not in found:
+            problems.append(RosterProblem(sid + "/", sid, "no reference photo in the roster folder"))
+        elif not student.photos:
             problems.append(RosterProblem(sid + "/", sid, "folder has no photos (JPEG, PNG, WebP or HEIC)"))
         elif not student.usable:
             problems.append(RosterProblem(sid, sid, "no usable reference photo: this student cannot be recognised"))
-        students.append(student)
+        enrolled.append(student)
     cache.save()
-    return Roster(folder, students, problems)
+    return Roster(folder, enrolled, problems)
 
 
 def forget_student(folder: Path | str, student_id: str, settings: DetectorSettings = DetectorSettings(),

@@ -3,26 +3,35 @@
 Faces are detected and encoded once per photo; matching against the roster is cheap and runs again
 whenever the tolerance or a manual correction changes. A student is present if found in any photo
 of the session. A photo that cannot be read is kept with its error and the others are still marked.
+Each photo has a time (its EXIF DateTimeOriginal, else when it was added): with a session start, a
+student first seen more than ``late_after_minutes`` after it is late. A student without consent is
+never matched (their faces stay unknown) and is marked by hand.
 Classroom photos are held in memory only (as encodings, plus the pixels when ``keep_images``).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 import numpy as np
 
 from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face
 from .faces import DetectorSettings, detect_faces, encode_faces, release_memory
-from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, read_photo
+from .images import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, photo_time,
+                     read_photo)
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
-from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, MANUAL, PRESENT, REASSIGNED, REJECTED,
-                      REVIEW_DECISIONS, STATUSES, Attendance, DetectedFaces, FaceResult, FaceReview, Photo,
-                      StudentResult)
+from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, LATE, MANUAL, PRESENT, REASSIGNED, REJECTED,
+                      REVIEW_DECISIONS, STATUSES, TIME_FROM_EXIF, TIME_FROM_UPLOAD, Attendance, DetectedFaces,
+                      FaceResult, FaceReview, Photo, StudentResult)
 from .roster import Roster
 
 __all__ = ["ABSENT", "EXCUSED", "PRESENT", "STATUSES", "Attendance", "FaceResult", "Photo", "Progress", "Session",
            "StudentResult", "mark_photos"]
+
+#: Minutes after the session's start after which a student first seen is late (setting late_after_minutes).
+DEFAULT_LATE_AFTER_MINUTES = 10.0
+#: Why a student without consent is absent until marked by hand.
+NO_CONSENT_REASON = "no consent to face recognition: mark by hand"
 
 #: progress(photo_name, stage, fraction_of_session_done); stages: loading, detecting, encoding, matching, done
 Progress = Callable[[str, str, float], None]
@@ -37,13 +46,16 @@ class Session:
     :data:`KEPT_IMAGE_MAX_SIDE` pixels on its longer side (``Photo.image_scale`` says how much it was
     shrunk); it is never written to disk.
     max_pixels / max_bytes: larger photos are refused with a message (see :func:`images.load_image`).
+    start: when the class began (a naive datetime is local time; None: nobody is late);
+    late_after_minutes: a student first seen in a photo taken more than this after ``start`` is late.
     """
 
     def __init__(self, roster: Roster, detector: DetectorSettings = DetectorSettings(),
                  tolerance: float = DEFAULT_TOLERANCE, ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
                  class_name: str = "", subject: str = "", taken_at: datetime | None = None,
                  keep_images: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_bytes: int = DEFAULT_MAX_BYTES, check_band: float = DEFAULT_CHECK_BAND):
+                 max_bytes: int = DEFAULT_MAX_BYTES, check_band: float = DEFAULT_CHECK_BAND,
+                 start: datetime | None = None, late_after_minutes: float = DEFAULT_LATE_AFTER_MINUTES):
         self.roster = roster
         self.detector = detector
         self.tolerance = tolerance
@@ -56,19 +68,23 @@ class Session:
         self.max_bytes = max_bytes
         #: Matches within this distance of the tolerance are flagged for the instructor's check.
         self.check_band = check_band
+        self.start = start
+        self.late_after_minutes = late_after_minutes
         self.photos: list[Photo] = []
         self.corrections: dict[str, str] = {}
         #: The instructor's face decisions by (photo, face), in the order made (a new one replaces the old).
         self.reviews: dict[tuple[int, int], FaceReview] = {}
 
     def add_photo(self, source: ImageSource, name: str | None = None, progress: Progress | None = None,
-                  fraction: tuple[float, float] = (0.0, 1.0), keep_failed: bool = True) -> Photo:
+                  fraction: tuple[float, float] = (0.0, 1.0), keep_failed: bool = True,
+                  uploaded_at: datetime | None = None) -> Photo:
         """Find and encode the faces of one photo; an unreadable photo is returned with its ``error``.
 
         source: a path, bytes, a binary file object or an :class:`images.PhotoFile` (read once, by
         :func:`images.read_photo`); name: what the photo is called (default: its file name).
         keep_failed: keep an unreadable photo in the session (the command line lists it with its error;
-        the dashboard only reports it).
+        the dashboard only reports it). The photo's time is its EXIF DateTimeOriginal, else
+        ``uploaded_at`` (default now).
         """
         lo, hi = fraction
 
@@ -86,13 +102,16 @@ class Session:
                 self.photos.append(photo)
             report(err.file, "done", 1.0)
             return photo
+        taken, time_source = photo_time(file.data), TIME_FROM_EXIF
+        if taken is None:
+            taken, time_source = _aware(uploaded_at or datetime.now(timezone.utc)), TIME_FROM_UPLOAD
         report(file.name, "detecting", 0.1)
         boxes = detect_faces(image, self.detector.model, self.detector.min_face_size, self.detector.workers)
         report(file.name, "encoding", 0.7)
         encodings = encode_faces(image, boxes, self.detector.jitters)
         kept, kept_scale = _display_copy(image) if self.keep_images else (None, 1.0)
         photo = Photo(file.name, DetectedFaces(boxes, encodings), (image.shape[1], image.shape[0]), file.sha256,
-                      image=kept, image_scale=kept_scale)
+                      image=kept, image_scale=kept_scale, taken_at=taken, time_source=time_source)
         # The full-size pixels are not needed once boxes and encodings are kept: give them back now,
         # not at the next photo (a 12 MP photo and its working copies are several hundred MB).
         del image
@@ -142,7 +161,10 @@ class Session:
             student = current.student if current else None
             if student is None:
                 raise ValueError(f"face {face} of {self.photos[photo].name} is not matched to a student")
-        self.roster.index(student)  # raises KeyError for an unknown student
+        named = self.roster.student(student)  # raises KeyError for an unknown student
+        if decision != REJECTED and not named.may_be_recognised:
+            # Naming a face would show it, unblurred, as theirs: they are marked by hand instead.
+            raise ValueError(f"{named.name} has no consent to face recognition: mark them by hand")
         self.reviews[(photo, face)] = FaceReview(photo, face, decision, student, self.photos[photo].name)
 
     def correct(self, student_id: str, status: str | None) -> None:
@@ -161,6 +183,8 @@ class Session:
         A student's ``automatic_status`` is what the matching alone says; their ``status`` also follows
         the review decisions and the corrections by hand. Faces and students whose match the
         instructor should look at are flagged ``check``, with a ``reason`` (see :mod:`decisions`).
+        A student found is late when the earliest photo they are in was taken more than
+        ``late_after_minutes`` after the session's start.
         """
         tol = self.tolerance if tolerance is None else tolerance
         rules = DecisionRules(tol, self.check_band, self.ambiguity_margin)
@@ -169,19 +193,40 @@ class Session:
         faces = agree_across_photos(self._faces(tol, self.reviews, rules), readable, tol, rules) \
             if self.reviews else automatic
         found_auto, found = _best_faces(automatic), _best_faces(faces)
+        first_auto, first = self._first_seen(automatic), self._first_seen(faces)
         students = []
         for s in self.roster.students:
-            machine = PRESENT if s.id in found_auto else ABSENT
+            machine = self._arrival(first_auto.get(s.id)) if s.id in found_auto else ABSENT
             seen = found.get(s.id)
-            reviewed = PRESENT if seen else ABSENT
+            reviewed = self._arrival(first.get(s.id)) if seen else ABSENT
             status = self.corrections.get(s.id, reviewed)
             # A mark set by hand is the instructor's own: there is nothing left for them to check.
             check = bool(seen and seen.check and s.id not in self.corrections)
+            reason = seen.reason if check else (None if seen or s.may_be_recognised else NO_CONSENT_REASON)
             students.append(StudentResult(
                 s.id, s.name, status, MANUAL if status != machine else AUTOMATIC,
                 seen.distance if seen else None, self.photos[seen.photo].name if seen else None,
-                seen.ambiguous if seen else False, machine, check, seen.reason if check else None))
-        return Attendance(students, faces, list(self.photos), tol, list(self.reviews.values()))
+                seen.ambiguous if seen else False, machine, check, reason, first.get(s.id)))
+        return Attendance(students, faces, list(self.photos), tol, list(self.reviews.values()),
+                          blur_unknown=bool(self.roster.without_consent),
+                          start=_aware(self.start) if self.start else None,
+                          late_after_minutes=self.late_after_minutes)
+
+    def _first_seen(self, faces: list[FaceResult]) -> dict[str, datetime]:
+        """Each named student's earliest photo time."""
+        first: dict[str, datetime] = {}
+        for f in faces:
+            taken = self.photos[f.photo].taken_at
+            if f.student is not None and taken is not None and (f.student not in first or taken < first[f.student]):
+                first[f.student] = taken
+        return first
+
+    def _arrival(self, first_seen: datetime | None) -> str:
+        """PRESENT, or LATE when first seen more than the late limit after the start."""
+        if self.start is None or first_seen is None:
+            return PRESENT
+        late = first_seen - _aware(self.start) > timedelta(minutes=self.late_after_minutes)
+        return LATE if late else PRESENT
 
     def _faces(self, tol: float, reviews: dict[tuple[int, int], FaceReview],
                rules: DecisionRules) -> list[FaceResult]:
@@ -235,6 +280,11 @@ def _assign_reviewed(d, tol: float, margin: float, decided: dict[int, FaceReview
                              float(row[nearest]) if nearest is not None else None, runner,
                              float(row[runner]) if runner is not None else None, False))
     return out
+
+
+def _aware(moment: datetime) -> datetime:
+    """A timezone-aware datetime; a naive one is taken as local time."""
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _best_faces(faces: list[FaceResult]) -> dict[str, FaceResult]:

@@ -217,7 +217,7 @@ def test_bad_input_is_refused_before_anything_is_written(store):
     with pytest.raises(RecordsError, match="class name"):
         store.save_session(attendance(all_present()), class_name="  ")
     with pytest.raises(RecordsError, match="status"):
-        store.save_session(attendance({"Ada_Lovelace": "late"}), class_name="demo")
+        store.save_session(attendance({"Ada_Lovelace": "asleep"}), class_name="demo")
     assert store.classes() == []
 
 
@@ -267,7 +267,7 @@ def test_correcting_an_unknown_session_student_or_status_is_an_error(store):
     with pytest.raises(RecordsError, match="no mark"):
         store.correct(sid, "Nobody", "absent")
     with pytest.raises(RecordsError, match="status"):
-        store.correct(sid, "Ada_Lovelace", "late")
+        store.correct(sid, "Ada_Lovelace", "asleep")
     assert store.corrections().empty
 
 

@@ -120,7 +120,7 @@ def test_report_filters_and_reports_unknown_classes(two_sessions):
     df = pd.read_csv(io.StringIO(out)).set_index("student_id")
     assert list(df.columns[-1:]) == ["2026-03-03"] and df.loc["Grace_Hopper", "absent"] == 1
     code, out, _ = run("report", "--class", "demo", "--from", "2026-03-03", "--to", "2026-03-03", "--format", "csv")
-    assert list(pd.read_csv(io.StringIO(out)).columns[7:]) == ["2026-03-03"]
+    assert list(pd.read_csv(io.StringIO(out)).columns[8:]) == ["2026-03-03"]
     code, _, err = run("report", "--class", "biology")
     assert code == 2 and "no class 'biology'" in err and "demo" in err
 

@@ -35,15 +35,17 @@ def test_commands_on_a_damaged_database_name_the_file_and_what_to_do(corrupt_db,
     assert "Traceback" not in err and "sqlite3" not in err and "SELECT" not in err
 
 
-def test_mark_save_on_a_damaged_database_prints_the_attendance_and_says_it_was_not_saved(
-        demo_class, demo_encoding_cache, corrupt_db):
+@pytest.mark.parametrize("save", [["--save"], []])
+def test_mark_on_a_damaged_database_recognises_nobody_and_says_why(demo_class, demo_encoding_cache, corrupt_db,
+                                                                   save):
+    # The records hold the students' consent (issue 15): a student who refused must not be recognised
+    # because the register cannot be read.
     shutil.copytree(demo_encoding_cache, corrupt_db.parent / "cache")
     code, out, err = run("mark", str(demo_class / "sample_images" / "two_people.jpg"), "--roster",
-                         str(demo_class / "known_faces"), "--class", "demo", "--save")
-    assert code == 2
-    assert "2 present, 3 absent" in out and "Barack Obama" in out  # the attendance is still shown
-    assert "could not be saved" in err and str(corrupt_db) in err and "damaged" in err
-    assert "Traceback" not in err
+                         str(demo_class / "known_faces"), "--class", "demo", *save)
+    assert code == 2 and out == ""
+    assert str(corrupt_db) in err and "damaged" in err and "consent" in err and "Nobody is recognised" in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_a_database_damaged_after_opening_fails_cleanly_on_the_next_read(tmp_path):

@@ -57,7 +57,7 @@ def test_sessions_and_report_read_a_read_only_data_folder(read_only_records):
     assert "2026-03-02 09:00" in listed.stdout and "Maths" in listed.stdout
     report = attendance_cli(read_only_records, "report", "--class", "demo", "--format", "csv")
     assert report.returncode == 0, report.stderr
-    assert "Alan_Turing,Alan Turing,0,1,0,1,0.0" in report.stdout
+    assert "Alan_Turing,Alan Turing,0,1,0,0,1,0.0" in report.stdout
     assert sorted(p.name for p in read_only_records.iterdir()) == ["attendance.db"]
 
 

@@ -6,9 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..config import Settings, load_settings
 from ..errors import AttendanceError
-from ..roster import RosterError, check_student_id, display_name
+from ..records import RecordsError
+from ..roster import RosterError, check_student_id
+from ..school import school_classes
 
 
 class AppError(AttendanceError):
@@ -55,12 +59,15 @@ def project_settings(start: Path | None = None, **overrides) -> Settings:
 
 
 def default_classes(settings: Settings) -> dict[str, Path]:
-    """The classes to choose from: each roster folder in ``classes_dir`` (a school), else the roster folder,
-    named after itself (``known_faces`` -> "known faces")."""
-    if settings.classes_dir and Path(settings.classes_dir).is_dir():
-        folders = sorted(p for p in Path(settings.classes_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
-        return {display_name(p.name): p for p in folders}
-    return {display_name(settings.roster_dir.name) or "class": settings.roster_dir}
+    """The classes to choose from, class name -> roster folder (see :func:`attendance_core.school.school_classes`):
+    the classes with an imported class list (students by id in the roster folder), then each roster
+    folder in ``classes_dir`` not named by a class list, else the roster folder itself, named after
+    itself (``known_faces`` -> "known faces")."""
+    try:
+        return school_classes(settings)
+    except (RecordsError, SQLAlchemyError):
+        # The records cannot be read: the folders alone (reload_roster reports the records' problem).
+        return school_classes(settings, listed=[])
 
 
 def student_id_for(name: str) -> str:

@@ -15,7 +15,7 @@ import re
 
 import ipywidgets as w
 
-from ..results import ABSENT, EXCUSED, PRESENT
+from ..results import ABSENT, EXCUSED, LATE, PRESENT
 from .state import AppError
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 #: JPEG and HEIC by type, and iPhone photos by extension (desktop browsers give HEIC files no image/
 #: type, so "image/*" alone hides them in the file chooser).
 PHOTO_TYPES = "image/*,image/jpeg,image/heic,image/heif,.jpg,.jpeg,.heic,.heif,.HEIC,.HEIF"
-_STATUS_STYLE = {PRESENT: ("#1e7b34", "#e3f4e6"), ABSENT: ("#a61b1b", "#fbe4e4"), EXCUSED: ("#6b5b00", "#fff6cf")}
+_STATUS_STYLE = {PRESENT: ("#1e7b34", "#e3f4e6"), ABSENT: ("#a61b1b", "#fbe4e4"), EXCUSED: ("#6b5b00", "#fff6cf"),
+                 LATE: ("#1d4e89", "#e2ecf8")}
 
 CSS = """
 <style>

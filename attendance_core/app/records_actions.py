@@ -33,6 +33,11 @@ class RecordsActions:
                 raise AppError(f"The records database cannot be opened: {err}") from None
         return self._store
 
+    def records_store(self):
+        """The records :class:`Store` itself (not the acting user's view of it), or None when none was
+        opened yet: for the school's rules (class lists, consent), which check their own rights."""
+        return getattr(self._store, "store", self._store)
+
     def save(self, marked_by: str | None = None) -> int:
         """Save the session's attendance in the records; returns the session number."""
         att = self.attendance

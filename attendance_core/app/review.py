@@ -85,7 +85,7 @@ class ReviewView(TabView):
 
     def _card(self, item: ReviewItem) -> w.Widget:
         who = item.student or item.nearest
-        names = {s.id: s.name for s in self._state.roster.students} if self._state.roster else {}
+        names = self._state.student_names()
         crop = w.Image(value=self._state.review_crop(item, CROP_SIDE), format="jpeg")
         crop.add_class("sa-review-face")
         images = [crop]

@@ -14,6 +14,8 @@ from ..images import ImageError, load_image
 from ..images import safe_file_name
 from ..roster import (RosterError, add_reference_photo, discard_reference_photo, display_name, enroll_student,
                       forget_student)
+from ..records import RecordsError
+from ..school import set_consent as record_consent
 from .base import AppError, UnknownFace, sentence, student_id_for
 
 #: Crops of classroom faces saved as reference photos are scaled up to at least this size (pixels).
@@ -60,6 +62,9 @@ class RosterEdits:
         face = self._unknown(number)
         if self.roster is None or student_id not in self.roster.ids:
             raise AppError(f"No student {student_id!r} in this class.")
+        if not self.roster.student(student_id).may_be_recognised:
+            raise AppError(f"{self.roster.student(student_id).name} has no consent to face recognition: "
+                           "no reference photo is kept; mark them by hand.")
         path = add_reference_photo(self.roster_folder, student_id, self._reference_crop(face),
                                    ADDED_PHOTO_PATTERN.format(datetime.now()))
         self._check_added(face, path)
@@ -112,6 +117,17 @@ class RosterEdits:
             forget_student(self.roster_folder, student_id, self.detector, self.settings.cache_dir, delete_photos=True)
         except KeyError:
             raise AppError(f"No student {student_id!r} in this class.") from None
+        self.reload_roster()
+
+    def set_consent(self, student_id: str, consent: str) -> None:
+        """Record a student's consent to face recognition (given, refused, not asked), signed by the
+        acting user, and enroll the class again (see :func:`attendance_core.school.set_consent`)."""
+        self._require_roster_rights()
+        try:
+            record_consent(self.settings.replace(roster_dir=self.roster_folder), student_id, consent,
+                           by=self.user, store=self.records_store())
+        except (RecordsError, KeyError, ValueError) as err:
+            raise AppError(sentence(str(err.args[0] if isinstance(err, KeyError) else err), capital=True)) from None
         self.reload_roster()
 
     def reference_thumbnail(self, student_id: str, side: int = 96) -> bytes | None:

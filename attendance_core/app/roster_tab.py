@@ -5,6 +5,7 @@ import html
 
 import ipywidgets as w
 
+from ..results import CONSENT_GIVEN, CONSENT_STATES
 from .common import PHOTO_TYPES, MessageBar, TabView, controls, reports_errors
 from .state import DashboardState
 
@@ -64,12 +65,29 @@ class RosterView(TabView):
         image = w.Image(value=thumb or b"", format="jpeg", layout=w.Layout(max_width="96px", max_height="96px"))
         usable = sum(p.usable for p in student.photos)
         warn = "" if student.usable else '<br><span style="color:#a61b1b">cannot be recognised</span>'
+        if not student.may_be_recognised:
+            warn = '<br><span style="color:#1d4e89">no consent: marked by hand</span>'
         label = w.HTML(f"<b>{html.escape(student.name)}</b><br>{usable}/{len(student.photos)} reference photo(s){warn}")
         remove = w.Button(description="Remove", icon="trash")
         remove.on_click(lambda b: self._on_remove(student.id, b))
-        box = w.VBox([image, label, remove])
+        # Consent to face recognition (given / refused / not asked); "not recorded" only until set.
+        choices = ([("not recorded", None)] if student.consent is None else []) + [(c, c) for c in CONSENT_STATES]
+        consent = w.Dropdown(options=choices, value=student.consent, description="Consent",
+                             layout=w.Layout(width="150px"), style={"description_width": "55px"})
+        consent.add_class("sa-consent")
+        consent.observe(lambda change: self._on_consent(student.id, change["new"]), "value")
+        box = w.VBox([image, label, consent, remove])
         box.add_class("sa-card")
         return box
+
+    @reports_errors
+    def _on_consent(self, student_id: str, consent: str | None) -> None:
+        if consent is None:
+            return
+        name = self._state.roster.student(student_id).name
+        self._state.set_consent(student_id, consent)
+        self._messages.success(f"Consent of {name} recorded: {consent}."
+                               + ("" if consent == CONSENT_GIVEN else " They are not recognised and are marked by hand."))
 
     @reports_errors
     def _on_remove(self, student_id: str, button) -> None:

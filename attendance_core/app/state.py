@@ -26,8 +26,9 @@ from ..faces import DetectorSettings
 from ..files import save_upload
 from ..images import ImageError, PhotoFile, read_photo, safe_file_name
 from ..records import RecordsError
-from ..results import REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance
-from ..roster import Roster, load_roster
+from ..results import REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance, shown_names
+from ..roster import Roster
+from ..school import class_roster
 from ..session import Progress, Session
 from .base import AppError, UnknownFace, default_classes, project_settings, sentence, student_id_for
 from .records_actions import HISTORY_COLUMNS, RecordsActions
@@ -106,7 +107,11 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     def reload_roster(self, progress: Callable[[int, int, str], None] | None = None) -> Roster | None:
         """Enroll the chosen class's roster folder again (cached encodings make it quick)."""
         try:
-            roster = load_roster(self.roster_folder, self.detector, self.settings.cache_dir, progress)
+            # The class's list and consent from the records (school.class_roster): the same rules as the CLI.
+            roster = class_roster(self.settings.replace(roster_dir=self.roster_folder), self.class_name,
+                                  self.detector, progress, store=self.records_store())
+        except (RecordsError, SQLAlchemyError) as err:
+            self.roster, self.roster_error = None, f"The class's students cannot be read from the records: {err}"
         except FileNotFoundError:
             self.roster, self.roster_error = None, (
                 f"The roster folder {self.roster_folder} does not exist. Create it with one photo per student "
@@ -127,7 +132,8 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         if self.roster is not None:
             self.session = Session(self.roster, self.detector, self.tolerance, self.settings.ambiguity_margin,
                                    keep_images=True, max_pixels=self.settings.max_pixels,
-                                   max_bytes=self.settings.max_upload_mb * 2**20, check_band=self.settings.check_band)
+                                   max_bytes=self.settings.max_upload_mb * 2**20, check_band=self.settings.check_band,
+                                   late_after_minutes=self.settings.late_after_minutes)
         self._changed()
 
     def _require_session(self) -> Session:
@@ -259,8 +265,15 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     def unknown_labels(self) -> dict[tuple[int, int], str]:
         return {(u.photo, u.face): u.label for u in self.unknown_faces()}
 
-    def _names(self) -> dict[str, str]:
-        return {s.id: s.name for s in self.roster.students} if self.roster else {}
+    def student_names(self) -> dict[str, str]:
+        """Student id -> the name shown, in roster order; a name two students share gets the id
+        (``Kit Harington (1003)``: class lists may hold both)."""
+        return shown_names((s.id, s.name) for s in self.roster.students) if self.roster else {}
+
+
+    def _blur(self, student: str | None) -> bool:
+        """Whether a face matched to ``student`` (None: unknown) is blurred: it may be a student without consent."""
+        return student is None and self.roster is not None and bool(self.roster.without_consent)
 
     def annotated_photo(self, index: int, max_side: int = annotate.DISPLAY_MAX_SIDE, labels: bool = True) -> bytes:
         """JPEG bytes of photo ``index`` with a box on every face, and its name unless ``labels`` is False
@@ -271,7 +284,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         photo = att.photos[index]
         # A kept copy may be smaller than the photo the boxes were found in.
         scale = photo.image_scale
-        return annotate.to_jpeg(annotate.annotate_attendance(att, index, self._names(), self.unknown_labels(),
+        return annotate.to_jpeg(annotate.annotate_attendance(att, index, self.student_names(), self.unknown_labels(),
                                                              max_side, scale, labels))
 
     def photo_markers(self, index: int) -> list[Marker]:
@@ -279,7 +292,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         att = self.attendance
         if att is None:
             raise AppError("No photo yet.")
-        return photo_markers(att, index, self._names())
+        return photo_markers(att, index, self.student_names())
 
     def face_numbers(self) -> dict[tuple[int, int], int]:
         """``(photo, face)`` -> the number of the face's marker (1, 2, ... in photo order)."""
@@ -290,7 +303,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
 
     def review_items(self) -> list[ReviewItem]:
         """Every face in review order: unknown, ambiguous, check band, then sure and decided ones."""
-        return review_items(self.attendance, self._names())
+        return review_items(self.attendance, self.student_names())
 
     def review_face(self, number: int, decision: str | None, student_id: str | None = None) -> None:
         """The instructor's decision on face ``number``: CONFIRMED (right), REJECTED (not this student),
@@ -335,7 +348,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         photo = self.session.photos[item.photo]
         scale = photo.image_scale
         box = tuple(round(v * scale) for v in item.box)
-        crop = annotate.crop_face(photo.image, box, 0.3, min_side=side)
+        crop = annotate.crop_face(photo.image, box, 0.3, min_side=side, blur=self._blur(item.student))
         return annotate.to_jpeg(annotate.thumbnail(crop, side))
 
     def face_crop(self, face: UnknownFace, side: int = 120) -> bytes:
@@ -343,7 +356,8 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         photo = self.session.photos[face.photo]
         scale = photo.image_scale
         box = tuple(round(v * scale) for v in face.box)
-        return annotate.to_jpeg(annotate.thumbnail(annotate.crop_face(photo.image, box, 0.3), side))
+        crop = annotate.crop_face(photo.image, box, 0.3, blur=self._blur(None))
+        return annotate.to_jpeg(annotate.thumbnail(crop, side))
 
 
 def rates_chart(summary, title: str = "") -> bytes:

@@ -16,7 +16,7 @@ import ipywidgets as w
 from PIL import Image
 
 from ..roster import display_name
-from ..results import STATUSES
+from ..results import STATUSES, TIME_FROM_EXIF
 from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, reports_errors, unique_id
 from .common import badge as status_badge
 from .photos import photo_widget
@@ -62,12 +62,13 @@ class AttendanceTableView:
         head.add_class("sa-row")
         head.add_class("sa-table-head")
         rows = [head]
+        names = self._state.student_names()
         for student in roster.students if roster else []:
-            name = w.HTML(f"<b>{html.escape(student.name)}</b>")
+            name = w.HTML(f"<b>{html.escape(names[student.id])}</b>")
             status = w.HTML()
             status.add_class(css_class("sa-status", student.id))
             toggle = w.ToggleButtons(options=list(STATUSES), value=None, style={"button_width": "auto"},
-                                     tooltips=["Mark present", "Mark absent", "Mark excused"])
+                                     tooltips=[f"Mark {status}" for status in STATUSES])
             toggle.add_class(css_class("sa-correct", student.id))
             toggle.observe(functools.partial(self._on_toggle, student.id), "value")
             found = w.HTML()
@@ -165,7 +166,7 @@ class UnknownFacesView:
             return
         self._title.value = (f"<h3>Unknown faces ({len(faces)})</h3><i>Faces that match no student. "
                              "Add one as a new student, or say who it is: the crop becomes a reference photo.</i>")
-        students = [(s.name, s.id) for s in self._state.roster.students] if self._state.roster else []
+        students = [(name, sid) for sid, name in self._state.student_names().items()]
         self._cards.children = [self._card(face, students) for face in faces]
 
     def _card(self, face, students) -> w.Widget:
@@ -377,8 +378,10 @@ class TakeAttendanceView(TabView):
         for i, photo in enumerate(att.photos):
             faces = att.faces_in(i)
             named = sum(1 for f in faces if f.student)
+            when = (f", taken {photo.taken_at.astimezone():%Y-%m-%d %H:%M}"
+                    + (" (camera)" if photo.time_source == TIME_FROM_EXIF else " (upload)")) if photo.taken_at else ""
             caption = (f"<div><b>{html.escape(photo.name)}</b>: {len(faces)} face(s), "
-                       f"{named} student(s) recognised</div>")
+                       f"{named} student(s) recognised<span class=\"sa-photo-time\">{when}</span></div>")
             jpeg = self._state.annotated_photo(i, PHOTO_MAX_SIDE, labels=False)
             with Image.open(io.BytesIO(jpeg)) as shown:
                 size = shown.size

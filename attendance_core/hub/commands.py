@@ -73,6 +73,14 @@ def _cmd_classes_assign(args, settings: Settings, out, err) -> int:
     finally:
         store.close()
     print(f"{user.name} teaches {', '.join(user.classes)}", file=out)
+    from ..school import listed_classes, school_classes
+
+    listed = listed_classes(settings)
+    known = school_classes(settings, listed)
+    if (listed or settings.classes_dir) and args.class_name.strip() not in known:
+        # The dashboard offers only the school's classes: an assignment by another name shows nothing.
+        print(f"warning: no class list or classes_dir folder names the class {args.class_name.strip()!r} yet "
+              f"(the school's classes: {', '.join(known)})", file=err)
     return EXIT_OK
 
 

@@ -18,7 +18,8 @@ class's history still adds up; ``delete_marks=True`` deletes the marks and their
 
 Modules: ``schema`` (tables, text limits), ``migrations``, ``engine`` (connections), ``errors`` (and
 clean messages for database failures), ``times``, ``queries`` (tables read by column label),
-``saving`` (writing a session), ``store`` (:class:`Store`), ``reports`` (:class:`Report`), ``export``
+``saving`` (writing a session), ``store`` (:class:`Store`), ``register`` (class lists, consent, purge,
+a student's records: the school's part of the store), ``reports`` (:class:`Report`), ``export``
 (CSV and XLSX holding text only).
 """
 from .engine import create_engine
@@ -26,17 +27,19 @@ from .errors import BUSY_TIMEOUT, DuplicateSessionError, RecordsError, UnknownSt
 from .export import FORMULA_STARTS, csv_safe, spreadsheet_text, write_csv, write_xlsx
 from .migrations import MIGRATIONS, SCHEMA_VERSION, current_version, migrate
 from .queries import CORRECTION_COLUMNS, MARK_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS
+from .register import PurgeResult, RegisterChanges, SchoolRegister
 from .reports import REPORT_SESSION_COLUMNS, SUMMARY_COLUMNS, Report
-from .schema import (check_text, class_students, classes, corrections, marks, metadata, schema_version,
-                     session_photos, sessions, students, text_limit)
+from .schema import (check_text, class_students, classes, consent_changes, corrections, marks, metadata,
+                     schema_version, session_photos, sessions, students, text_limit)
 from .store import FORGOTTEN_NAME, ForgetResult, Store
 from .times import to_local, to_utc
 
 __all__ = [
     "BUSY_TIMEOUT", "CORRECTION_COLUMNS", "FORGOTTEN_NAME", "FORMULA_STARTS", "MARK_COLUMNS", "MIGRATIONS",
     "REPORT_SESSION_COLUMNS", "SCHEMA_VERSION", "SESSION_COLUMNS", "STUDENT_COLUMNS", "SUMMARY_COLUMNS",
-    "DuplicateSessionError", "ForgetResult", "RecordsError", "Report", "Store", "UnknownStudentError",
-    "check_text", "class_students", "classes", "corrections", "create_engine", "csv_safe", "current_version",
+    "DuplicateSessionError", "ForgetResult", "PurgeResult", "RecordsError", "RegisterChanges", "Report",
+    "SchoolRegister", "Store", "UnknownStudentError", "check_text", "class_students", "classes",
+    "consent_changes", "corrections", "create_engine", "csv_safe", "current_version",
     "marks", "metadata", "migrate", "schema_version", "session_photos", "sessions", "spreadsheet_text",
     "students", "text_limit", "to_local", "to_utc", "write_csv", "write_xlsx",
 ]

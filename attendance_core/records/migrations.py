@@ -90,10 +90,82 @@ def _migration_2(conn: sa.Connection) -> None:
         {"note": "corrected before the audit trail existed (schema version 1)"})
 
 
+def _migration_3(conn: sa.Connection) -> None:
+    """Schema version 3: school records (consent, class lists, photo times, the late status)."""
+    timestamp = conn.dialect.type_compiler_instance.process(sa.DateTime())
+    real = conn.dialect.type_compiler_instance.process(sa.Float())
+    for table, column, kind in (("students", "consent", "VARCHAR(20)"), ("students", "consent_at", timestamp),
+                                ("students", "consent_by", "VARCHAR(200)"), ("classes", "listed_at", timestamp),
+                                ("sessions", "starts_at", timestamp), ("sessions", "late_after_minutes", real),
+                                ("session_photos", "taken_at", timestamp),
+                                ("session_photos", "time_source", "VARCHAR(10)")):
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+    m = sa.MetaData()
+    sa.Table("students", m, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("consent_changes", m,
+             sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id", ondelete="CASCADE"),
+                       nullable=False, index=True),
+             sa.Column("old_state", sa.String(20), nullable=True),
+             sa.Column("new_state", sa.String(20), nullable=False),
+             sa.Column("note", sa.Text, nullable=False),
+             sa.Column("changed_by", sa.String(200), nullable=False),
+             sa.Column("changed_at", sa.DateTime, nullable=False)).create(conn)
+    late_check = "status IN ('present', 'absent', 'excused', 'late')"
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.text("ALTER TABLE marks DROP CONSTRAINT ck_marks_status"))
+        conn.execute(sa.text(f"ALTER TABLE marks ADD CONSTRAINT ck_marks_status CHECK ({late_check})"))
+        conn.execute(sa.text(f"ALTER TABLE marks ADD COLUMN first_seen_at {timestamp}"))
+        return
+    # SQLite cannot change a CHECK constraint: the marks table is rebuilt. Dropping a table that others
+    # reference deletes their rows (ON DELETE CASCADE) while foreign keys are on, and they cannot be
+    # turned off inside a transaction: so the corrections, which reference marks, are set aside first.
+    conn.execute(sa.text("CREATE TABLE corrections_v2 AS SELECT * FROM corrections"))
+    conn.execute(sa.text("DROP TABLE corrections"))
+    m = sa.MetaData()
+    sa.Table("sessions", m, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("students", m, sa.Column("id", sa.Integer, primary_key=True))
+    new_marks = sa.Table(
+        "marks_v3", m,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id"), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("source", sa.String(10), nullable=False),
+        sa.Column("automatic_status", sa.String(10), nullable=False),
+        sa.Column("distance", sa.Float, nullable=True),
+        sa.Column("photo", sa.String(500), nullable=True),
+        sa.Column("ambiguous", sa.Boolean, nullable=False),
+        sa.Column("first_seen_at", sa.DateTime, nullable=True),
+        sa.UniqueConstraint("session_id", "student_id", name="uq_marks_session_student"),
+        sa.CheckConstraint(late_check, name="ck_marks_status"))
+    new_marks.create(conn)
+    columns = "id, session_id, student_id, status, source, automatic_status, distance, photo, ambiguous"
+    conn.execute(sa.text(f"INSERT INTO marks_v3 ({columns}) SELECT {columns} FROM marks"))
+    conn.execute(sa.text("DROP TABLE marks"))
+    conn.execute(sa.text("ALTER TABLE marks_v3 RENAME TO marks"))
+    conn.execute(sa.text("CREATE INDEX ix_marks_student_id ON marks (student_id)"))
+    m = sa.MetaData()
+    sa.Table("marks", m, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("corrections", m,
+             sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("mark_id", sa.Integer, sa.ForeignKey("marks.id", ondelete="CASCADE"), nullable=False,
+                       index=True),
+             sa.Column("old_status", sa.String(10), nullable=False),
+             sa.Column("new_status", sa.String(10), nullable=False),
+             sa.Column("note", sa.Text, nullable=False),
+             sa.Column("corrected_by", sa.String(200), nullable=False),
+             sa.Column("corrected_at", sa.DateTime, nullable=False)).create(conn)
+    columns = "id, mark_id, old_status, new_status, note, corrected_by, corrected_at"
+    conn.execute(sa.text(f"INSERT INTO corrections ({columns}) SELECT {columns} FROM corrections_v2"))
+    conn.execute(sa.text("DROP TABLE corrections_v2"))
+
+
 #: (version, description, step). Append only; a released step is never changed.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "classes, students, sessions, photos, marks", _migration_1),
     (2, "corrections audit trail; forgotten students", _migration_2),
+    (3, "consent, class lists, photo times, late status", _migration_3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from ..results import ABSENT, PRESENT, STATUSES
+from ..results import ABSENT, ATTENDED, STATUSES
 from .export import write_csv, write_xlsx
 from .queries import frame, require_class
 from .schema import class_students, marks, sessions, students
@@ -24,8 +24,8 @@ class Report:
     """Attendance of one class over a period.
 
     summary: one row per student (``student_id``, ``name``, ``present``, ``absent``, ``excused``,
-    ``sessions``, ``rate``); rate = present / (present + absent), excused sessions not counted, NaN
-    when there is none. matrix: ``student_id``, ``name`` and one column per session, labelled by its
+    ``late``, ``sessions``, ``rate``); rate = (present + late) / (present + late + absent), excused
+    sessions not counted, NaN when there is none. matrix: ``student_id``, ``name`` and one column per session, labelled by its
     local date (with the time when a day has several sessions), holding the status (NaN: not marked).
     sessions: the sessions included, with their column label.
     """
@@ -88,8 +88,9 @@ def build_report(conn: sa.Connection, class_name: str, subject: str | None = Non
     for status in STATUSES:
         summary[status] = (statuses == status).sum(axis=1).astype(int).to_numpy()
     summary["sessions"] = statuses.notna().sum(axis=1).astype(int).to_numpy()
-    counted = summary[PRESENT] + summary[ABSENT]
-    summary["rate"] = (summary[PRESENT] / counted.where(counted > 0)).astype(float)
+    attended = summary[list(ATTENDED)].sum(axis=1)  # a late student was in class
+    counted = attended + summary[ABSENT]
+    summary["rate"] = (attended / counted.where(counted > 0)).astype(float)
     return Report(class_name, subject, start, end, summary[SUMMARY_COLUMNS], matrix,
                   chosen[REPORT_SESSION_COLUMNS])
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ..results import AUTOMATIC, CONFIRMED, MANUAL, REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance
 from .errors import RecordsError
+from .times import to_utc
 from .schema import check_text, classes, corrections, marks, session_photos, sessions, students
 
 #: Audit-trail note of a review decision, by decision; ``{face}`` counts from 1 in the photo's order.
@@ -136,7 +137,8 @@ def insert_marks(conn: sa.Connection, session_id: int, student_ids: dict[str, in
          "source": MANUAL if s.status != s.automatic_status else AUTOMATIC,
          "automatic_status": s.automatic_status,
          "distance": None if s.distance is None else float(s.distance), "photo": s.photo,
-         "ambiguous": bool(s.ambiguous)} for s in results])
+         "ambiguous": bool(s.ambiguous),
+         "first_seen_at": to_utc(s.first_seen) if s.first_seen else None} for s in results])
 
 
 def insert_audit_lines(conn: sa.Connection, session_id: int, student_ids: dict[str, int],

@@ -21,6 +21,7 @@ classes = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("listed_at", sa.DateTime, nullable=True),  # v3: when its class list was first imported
 )
 students = sa.Table(
     "students", metadata,
@@ -29,6 +30,11 @@ students = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("forgotten_at", sa.DateTime, nullable=True),  # v2
+    # v3: given / refused / not asked (results.CONSENT_STATES); NULL: never recorded (a roster folder
+    # without class lists), when (UTC) and by whom it was recorded.
+    sa.Column("consent", sa.String(20), nullable=True),
+    sa.Column("consent_at", sa.DateTime, nullable=True),
+    sa.Column("consent_by", sa.String(200), nullable=True),
 )
 class_students = sa.Table(
     "class_students", metadata,
@@ -48,6 +54,8 @@ sessions = sa.Table(
     sa.Column("marked_by", sa.String(200), nullable=False),
     sa.Column("unknown_faces", sa.Integer, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),  # class + photo contents
+    sa.Column("starts_at", sa.DateTime, nullable=True),  # v3, UTC: when the class began (None: not given)
+    sa.Column("late_after_minutes", sa.Float, nullable=True),  # v3
 )
 session_photos = sa.Table(
     "session_photos", metadata,
@@ -57,6 +65,8 @@ session_photos = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("faces", sa.Integer, nullable=False),
     sa.Column("error", sa.Text, nullable=True),
+    sa.Column("taken_at", sa.DateTime, nullable=True),  # v3, UTC: EXIF DateTimeOriginal or upload time
+    sa.Column("time_source", sa.String(10), nullable=True),  # v3: results.TIME_FROM_EXIF / TIME_FROM_UPLOAD
 )
 marks = sa.Table(
     "marks", metadata,
@@ -69,8 +79,9 @@ marks = sa.Table(
     sa.Column("distance", sa.Float, nullable=True),
     sa.Column("photo", sa.String(500), nullable=True),
     sa.Column("ambiguous", sa.Boolean, nullable=False),
+    sa.Column("first_seen_at", sa.DateTime, nullable=True),  # v3, UTC: the earliest photo the student is in
     sa.UniqueConstraint("session_id", "student_id", name="uq_marks_session_student"),
-    sa.CheckConstraint("status IN ('present', 'absent', 'excused')", name="ck_marks_status"),
+    sa.CheckConstraint("status IN ('present', 'absent', 'excused', 'late')", name="ck_marks_status"),
 )
 corrections = sa.Table(  # v2: the audit trail of manual corrections and review decisions
     "corrections", metadata,
@@ -81,6 +92,18 @@ corrections = sa.Table(  # v2: the audit trail of manual corrections and review 
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("corrected_by", sa.String(200), nullable=False),
     sa.Column("corrected_at", sa.DateTime, nullable=False),  # UTC
+)
+
+consent_changes = sa.Table(  # v3: every consent recorded, for the data-protection officer
+    "consent_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("old_state", sa.String(20), nullable=True),
+    sa.Column("new_state", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False),  # UTC
 )
 
 

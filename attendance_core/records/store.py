@@ -16,6 +16,7 @@ from . import saving
 from .engine import create_engine, writing
 from .errors import DuplicateSessionError, RecordsError, UnknownStudentError, clean_errors, database_error
 from .migrations import SCHEMA_VERSION, current_version, migrate
+from .register import SchoolRegister
 from .queries import (STUDENT_COLUMNS, corrections_query, frame, marks_query, memberships_query, require_class,
                       require_session, sessions_query)
 from .reports import Report, build_report
@@ -40,7 +41,7 @@ class ForgetResult:
     anonymised_as: str | None = None  # the id their kept marks now carry
 
 
-class Store:
+class Store(SchoolRegister):
     """Attendance records in the database at ``url`` (``sqlite:///file.db``, ``postgresql+psycopg://...``).
 
     The schema is created or upgraded on opening (``upgrade=False`` refuses an outdated database instead).
@@ -125,7 +126,7 @@ class Store:
                      settings: "Settings | None" = None) -> int:
         """Record a marked session (every student's mark, the photos' hashes) in one transaction; returns its id.
 
-        taken_at: when the class took place (default now; a naive datetime is local time). Students
+        taken_at: when the class took place (default its start, else now; a naive datetime is local time). Students
         and their class membership are recorded from the attendance. The audit trail gets a line per
         review decision (``attendance.reviews``) and per mark corrected by hand before saving. Raises
         :class:`DuplicateSessionError` if the class and photos were saved before, and
@@ -135,7 +136,8 @@ class Store:
         self._writable()
         class_name = (class_name or "").strip()
         subject = (subject or "").strip()
-        taken = to_utc(taken_at) if taken_at is not None else utcnow()
+        moment = taken_at if taken_at is not None else attendance.start
+        taken = to_utc(moment) if moment is not None else utcnow()
         by = marked_by or current_user()
         saving.check_session(attendance, class_name, subject, by)
         hashes = sorted(p.sha256 for p in attendance.photos if p.sha256)
@@ -162,11 +164,14 @@ class Store:
                     class_id=class_id, subject=subject, taken_at=taken, saved_at=saved_at,
                     tolerance=float(attendance.tolerance), settings=json.dumps(used, sort_keys=True),
                     marked_by=by, unknown_faces=len(attendance.unknown_faces), fingerprint=fingerprint,
+                    starts_at=to_utc(attendance.start) if attendance.start else None,
+                    late_after_minutes=attendance.late_after_minutes if attendance.start else None,
                 )).inserted_primary_key[0]
                 if attendance.photos:
                     conn.execute(session_photos.insert(), [
                         {"session_id": session_id, "position": i, "name": p.name, "sha256": p.sha256 or "",
-                         "faces": len(p.faces), "error": p.error}
+                         "faces": len(p.faces), "error": p.error,
+                         "taken_at": to_utc(p.taken_at) if p.taken_at else None, "time_source": p.time_source or None}
                         for i, p in enumerate(attendance.photos)])
                 saving.insert_marks(conn, session_id, student_ids, attendance.students)
                 saving.insert_audit_lines(conn, session_id, student_ids, audit, by, saved_at)
