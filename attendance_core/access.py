@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
 import sqlalchemy as sa
 
 from .errors import AttendanceError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .records import Store
 
 ADMIN = "admin"

@@ -12,7 +12,7 @@ import pytest
 
 from attendance_core.cli import main
 from attendance_core.config import load_settings
-from attendance_core.hub import HubError, check_shared_records, plan_hub
+from attendance_core.hub.plan import HubError, check_shared_records, plan_hub
 from attendance_core.hub.accounts import accounts, set_account_password
 from attendance_core.hub.plan import hub_database_url, write_config
 from attendance_core.hub.teacher_server import ALLOWED_MESSAGE_TYPES

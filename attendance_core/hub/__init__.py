@@ -4,6 +4,13 @@
 teacher's dashboard-only server; :mod:`.accounts` makes NativeAuthenticator accounts; :mod:`.hooks` is
 what the running hub calls.
 """
-from .plan import AUTHENTICATORS, DEFAULT_PORT, HubError, HubPlan, check_shared_records, plan_hub, run_hub
-
-__all__ = ["AUTHENTICATORS", "DEFAULT_PORT", "HubError", "HubPlan", "check_shared_records", "plan_hub", "run_hub"]
+# The command line's choices, here so that `attendance --help` and the other commands do not load the hub.
+DEFAULT_IP = "127.0.0.1"
+DEFAULT_PORT = 8000
+#: ``--authenticator`` choices: JupyterHub authenticator classes (configured further by ``--config FILE``).
+AUTHENTICATORS = {
+    "native": "nativeauthenticator.NativeAuthenticator",
+    "ldap": "ldapauthenticator.LDAPAuthenticator",
+    "google": "oauthenticator.google.GoogleOAuthenticator",
+    "microsoft": "oauthenticator.azuread.AzureAdOAuthenticator",
+}

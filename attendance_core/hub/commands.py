@@ -9,12 +9,14 @@ from pathlib import Path
 
 from .. import access
 from ..config import Settings
-from . import plan as hub_plan
+from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
 
 EXIT_OK = 0
 
 
 def _cmd_hub(args, settings: Settings, out, err) -> int:
+    from . import plan as hub_plan
+
     plan = hub_plan.plan_hub(settings, args.ip, args.port, args.authenticator, args.config_file)
     if args.print_config:
         shown = json.loads(json.dumps(plan.hub_config))
@@ -26,6 +28,7 @@ def _cmd_hub(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_users_add(args, settings: Settings, out, err) -> int:
+    from . import plan as hub_plan
     from .accounts import set_account_password
 
     store, directory = hub_plan.open_directory(settings)
@@ -45,6 +48,7 @@ def _cmd_users_add(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_users_list(args, settings: Settings, out, err) -> int:
+    from . import plan as hub_plan
     from .accounts import accounts
 
     store, directory = hub_plan.open_directory(settings)
@@ -63,6 +67,8 @@ def _cmd_users_list(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_classes_assign(args, settings: Settings, out, err) -> int:
+    from . import plan as hub_plan
+
     store, directory = hub_plan.open_directory(settings)
     try:
         if args.remove:
@@ -101,9 +107,9 @@ def add_commands(sub) -> None:
     """Add ``hub`` and ``users`` to the ``attendance`` command's subparsers ``sub``."""
     p = sub.add_parser("hub", help="serve the dashboard to a whole school on JupyterHub, one login per teacher "
                                    "(see docs/hub.md)")
-    p.add_argument("--ip", default=hub_plan.DEFAULT_IP, help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=hub_plan.DEFAULT_PORT, help="port (default 8000)")
-    p.add_argument("--authenticator", choices=list(hub_plan.AUTHENTICATORS), default="native",
+    p.add_argument("--ip", default=DEFAULT_IP, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8000)")
+    p.add_argument("--authenticator", choices=list(AUTHENTICATORS), default="native",
                    help="how teachers sign in (default native: they sign up, an admin approves)")
     p.add_argument("--hub-config", dest="config_file", type=Path, metavar="FILE",
                    help="a jupyterhub_config.py read after ours (LDAP server, OAuth client id...)")

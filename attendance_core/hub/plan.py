@@ -31,17 +31,9 @@ from ..config import ConfigError, Settings
 from ..records import Store
 from ..server import DASHBOARD_NOTEBOOK, is_loopback
 from ..server.foreground import wait_passing_stop_signals
+from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
 
-DEFAULT_IP = "127.0.0.1"
-DEFAULT_PORT = 8000
-#: ``--authenticator`` choices: JupyterHub authenticator classes (configured further by ``--config FILE``).
-AUTHENTICATORS = {
-    "native": "nativeauthenticator.NativeAuthenticator",
-    "ldap": "ldapauthenticator.LDAPAuthenticator",
-    "google": "oauthenticator.google.GoogleOAuthenticator",
-    "microsoft": "oauthenticator.azuread.AzureAdOAuthenticator",
-}
 MIN_PASSWORD_LENGTH = 8
 #: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
 ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
