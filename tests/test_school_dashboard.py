@@ -54,6 +54,29 @@ def test_each_photo_shows_its_time(app_settings):
     assert len(captions) == 1 and "taken 2016-05-04 11:49 (camera)" in captions[0]
 
 
+def test_class_start_in_the_dashboard_marks_a_student_first_seen_20_minutes_later_late(app_settings):
+    from datetime import datetime, timedelta, timezone
+
+    from attendance_core.results import LATE
+    from test_late import with_exif_time
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    app = AttendanceApp(DashboardState(app_settings.replace(late_after_minutes=10)))
+    app.state.add_photos([("first.jpg", with_exif_time(SAMPLE_IMAGES / "obama1.jpg", start + timedelta(minutes=2))),
+                          ("second.jpg", with_exif_time(SAMPLE_IMAGES / "two_people.jpg", start + timedelta(minutes=20)))])
+    status = lambda: {s.id: s.status for s in app.state.attendance.students}  # noqa: E731
+    assert (status()["Barack_Obama"], status()["Joe_Biden"]) == (PRESENT, PRESENT)  # no class start given
+    when = next(x for x in _all(app.widget, w.NaiveDatetimePicker) if x.description == "Date & time")
+    late = next(x for x in _all(app.widget, w.Checkbox) if "sa-late-start" in x._dom_classes)
+    assert "late after 10 min" in late.description
+    when.value = start.astimezone().replace(tzinfo=None)
+    late.value = True
+    assert (status()["Barack_Obama"], status()["Joe_Biden"]) == (PRESENT, LATE)
+    assert "Class start" in app.messages and "1 late" in app.messages
+    late.value = False
+    assert status()["Joe_Biden"] == PRESENT
+
+
 def test_classes_with_an_imported_list_are_offered_and_marked_against_it(app_settings, tmp_path):
     from attendance_core.school import import_class_list
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from sqlalchemy.exc import SQLAlchemyError
-from traitlets import Float, HasTraits, Instance, Int, Unicode, observe, validate
+from traitlets import Bool, Float, HasTraits, Instance, Int, Unicode, observe, validate
 
 from .. import access, annotate
 from ..config import Settings
@@ -53,6 +53,9 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     class_name = Unicode("")
     subject = Unicode("")
     taken_at = Instance(datetime)
+    #: Whether ``taken_at`` is the class's start, so that students first seen more than the settings'
+    #: ``late_after_minutes`` later are late (off: nobody is late, as without ``attendance mark --start``).
+    late_from_start = Bool(False)
     tolerance = Float(0.6)
     #: Bumped whenever the attendance changes (photos, tolerance, corrections, roster).
     result_version = Int(0)
@@ -133,8 +136,17 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
             self.session = Session(self.roster, self.detector, self.tolerance, self.settings.ambiguity_margin,
                                    keep_images=True, max_pixels=self.settings.max_pixels,
                                    max_bytes=self.settings.max_upload_mb * 2**20, check_band=self.settings.check_band,
-                                   late_after_minutes=self.settings.late_after_minutes)
+                                   start=self._start(), late_after_minutes=self.settings.late_after_minutes)
         self._changed()
+
+    def _start(self) -> datetime | None:
+        return self.taken_at if self.late_from_start else None
+
+    @observe("late_from_start", "taken_at")
+    def _start_changed(self, change) -> None:
+        if self.session is not None and self.session.start != self._start():
+            self.session.start = self._start()
+            self._changed()
 
     def _require_session(self) -> Session:
         if self.session is None:

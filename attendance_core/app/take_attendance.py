@@ -220,6 +220,12 @@ class TakeAttendanceView(TabView):
         self._class = w.Dropdown(options=list(s.classes), value=s.class_name, description="Class")
         self._subject = w.Text(value=s.subject, description="Subject", placeholder="e.g. Mathematics")
         self._when = w.NaiveDatetimePicker(value=s.taken_at.replace(tzinfo=None), description="Date & time")
+        minutes = f"{s.settings.late_after_minutes:g}"
+        self._late = w.Checkbox(value=s.late_from_start, indent=False,
+                                description=f"Class starts at this time: late after {minutes} min",
+                                tooltip=f"A student first seen in a photo taken more than {minutes} minutes after "
+                                        "this time is marked late (photo times: camera, else upload)")
+        self._late.add_class("sa-late-start")
         self._upload = w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
                                     button_style="primary")
         self._upload.add_class("sa-upload-photos")
@@ -251,7 +257,7 @@ class TakeAttendanceView(TabView):
         self._download.add_class("sa-download")
 
         self.widget = w.VBox([
-            controls(self._class, self._subject, self._when),
+            controls(self._class, self._subject, self._when, self._late),
             controls(self._upload, self._demo, self._new),
             controls(self._progress, self._stage),
             controls(self._tolerance, self._legend),
@@ -267,6 +273,7 @@ class TakeAttendanceView(TabView):
         self._class.observe(self._on_class, "value")
         self._subject.observe(self._on_subject, "value")
         self._when.observe(self._on_when, "value")
+        self._late.observe(self._on_late, "value")
         self._upload.observe(self._on_upload, "value")
         self._demo.on_click(self._on_demo)
         self._new.on_click(self._on_new)
@@ -293,6 +300,15 @@ class TakeAttendanceView(TabView):
     def _on_when(self, change) -> None:
         if change["new"] is not None:
             self._state.taken_at = change["new"].astimezone()
+
+    @reports_errors
+    def _on_late(self, change) -> None:
+        self._state.late_from_start = change["new"]
+        attendance = self._state.attendance
+        if change["new"]:
+            start = f"{self._state.taken_at:%H:%M}"
+            self._messages.info(f"Class start {start}: {len(attendance.late)} late." if attendance else
+                                f"Class start {start}: students first seen later than the limit will be late.")
 
     def _on_state_time(self, change) -> None:
         value = change["new"].replace(tzinfo=None)
