@@ -192,6 +192,17 @@ def demo_encoding_cache(demo_class, tmp_path_factory) -> Path:
     return cache
 
 
+def class_list_photos(folder: Path) -> Path:
+    """``folder`` made, holding the demo class's reference photos under the names the school tests' class
+    lists give (obama.jpg, biden.jpg, kit.jpeg, alex.jpg, rose.jpg), as a school's export would."""
+    folder.mkdir(parents=True)
+    for name, source in (("obama.jpg", "Barack_Obama/obama.jpg"), ("biden.jpg", "Joe_Biden/biden.jpg"),
+                         ("kit.jpeg", "Kit_Harington/john1.jpeg"), ("alex.jpg", "Alex_Lacamoire.jpg"),
+                         ("rose.jpg", "Rose_Leslie/img1.jpg")):
+        shutil.copy(KNOWN_FACES / source, folder / name)
+    return folder
+
+
 @pytest.fixture
 def app_settings(tmp_path, data_dir, demo_encoding_cache):
     """Settings over a copy of the demo roster (tests may add or remove students) and a private data folder."""

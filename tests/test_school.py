@@ -22,6 +22,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.test_records import store_url  # noqa: F401
 
+from conftest import class_list_photos
+
 CSV = """student_id,name,class,photo,consent
 1001,Barack Obama,7A,photos/obama.jpg,given
 1002,Joe Biden,7A,photos/biden.jpg,refused
@@ -45,13 +47,7 @@ def school(tmp_path, data_dir, store_url, demo_class, demo_encoding_cache, monke
     roster.mkdir()
     shutil.copy(demo_class / "known_faces" / "Alex_Lacamoire.jpg", roster / "Stray_Person.jpg")
     shutil.copytree(demo_encoding_cache, data_dir / "cache")
-    photos = tmp_path / "export" / "photos"
-    photos.mkdir(parents=True)
-    known = demo_class / "known_faces"
-    for name, source in (("obama.jpg", "Barack_Obama/obama.jpg"), ("biden.jpg", "Joe_Biden/biden.jpg"),
-                         ("kit.jpeg", "Kit_Harington/john1.jpeg"), ("alex.jpg", "Alex_Lacamoire.jpg"),
-                         ("rose.jpg", "Rose_Leslie/img1.jpg")):
-        shutil.copy(known / source, photos / name)
+    class_list_photos(tmp_path / "export" / "photos")
     csv_file = tmp_path / "export" / "classes.csv"
     csv_file.write_text(CSV, encoding="utf-8")
     return load_settings(roster_dir=roster, data_dir=data_dir), csv_file

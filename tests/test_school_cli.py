@@ -17,6 +17,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.test_records import store_url  # noqa: F401
 
+from conftest import class_list_photos
+
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 CSV = """student_id,name,class,photo,consent
 1001,Barack Obama,7A,photos/obama.jpg,given
@@ -52,13 +54,7 @@ def school(tmp_path, data_dir, store_url, demo_class, demo_encoding_cache, monke
     monkeypatch.setenv("ATTENDANCE_ROSTER_DIR", str(roster))
     monkeypatch.setenv("ATTENDANCE_DATABASE_URL", store_url)
     shutil.copytree(demo_encoding_cache, data_dir / "cache")
-    photos = tmp_path / "sis" / "photos"
-    photos.mkdir(parents=True)
-    known = demo_class / "known_faces"
-    for name, source in (("obama.jpg", "Barack_Obama/obama.jpg"), ("biden.jpg", "Joe_Biden/biden.jpg"),
-                         ("kit.jpeg", "Kit_Harington/john1.jpeg"), ("alex.jpg", "Alex_Lacamoire.jpg"),
-                         ("rose.jpg", "Rose_Leslie/img1.jpg")):
-        shutil.copy(known / source, photos / name)
+    class_list_photos(tmp_path / "sis" / "photos")
     (tmp_path / "sis" / "classes.csv").write_text(CSV, encoding="utf-8")
     images = demo_class / "sample_images"
     first = photo_at(images / "kit_with_rose.jpg", START + timedelta(minutes=2), tmp_path / "first.jpg")

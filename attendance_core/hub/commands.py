@@ -28,6 +28,7 @@ def _cmd_hub(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_users_add(args, settings: Settings, out, err) -> int:
+    from ..cli import read_new_password
     from . import plan as hub_plan
     from .accounts import set_account_password
 
@@ -36,7 +37,7 @@ def _cmd_users_add(args, settings: Settings, out, err) -> int:
         name = access.normalize_user(args.name)
         others = [u.name for u in directory.users() if u.name != name]
         hub_plan.check_shared_records(settings, others + [name])
-        password = None if args.no_password else _read_password(err)
+        password = None if args.no_password else read_new_password("Password: ")
         if password is not None:
             set_account_password(settings, name, password)
         user = directory.add_user(name, args.role)
@@ -88,19 +89,6 @@ def _cmd_classes_assign(args, settings: Settings, out, err) -> int:
         print(f"warning: no class list or classes_dir folder names the class {args.class_name.strip()!r} yet "
               f"(the school's classes: {', '.join(known)})", file=err)
     return EXIT_OK
-
-
-def _read_password(err) -> str:
-    """The account's password: asked twice on a terminal, or one line from standard input (scripts)."""
-    import getpass
-    import sys
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Same password again: ") != first:
-        raise ValueError("the two passwords differ; nothing was stored")
-    return first
 
 
 def add_commands(sub) -> None:

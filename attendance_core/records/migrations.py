@@ -66,20 +66,25 @@ def _migration_1(conn: sa.Connection) -> None:
     m.create_all(conn)
 
 
+def _corrections_v2(m: sa.MetaData) -> sa.Table:
+    """The corrections table as schema version 2 made it (frozen here: later versions must not change a
+    past step), in ``m``, which must hold a ``marks`` table."""
+    return sa.Table("corrections", m,
+                    sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("mark_id", sa.Integer, sa.ForeignKey("marks.id", ondelete="CASCADE"),
+                              nullable=False, index=True),
+                    sa.Column("old_status", sa.String(10), nullable=False),
+                    sa.Column("new_status", sa.String(10), nullable=False),
+                    sa.Column("note", sa.Text, nullable=False),
+                    sa.Column("corrected_by", sa.String(200), nullable=False),
+                    sa.Column("corrected_at", sa.DateTime, nullable=False))
+
+
 def _migration_2(conn: sa.Connection) -> None:
     """Schema version 2: an audit trail of corrections, and forgetting students."""
     m = sa.MetaData()
     sa.Table("marks", m, sa.Column("id", sa.Integer, primary_key=True))
-    audit = sa.Table("corrections", m,
-                     sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("mark_id", sa.Integer, sa.ForeignKey("marks.id", ondelete="CASCADE"),
-                               nullable=False, index=True),
-                     sa.Column("old_status", sa.String(10), nullable=False),
-                     sa.Column("new_status", sa.String(10), nullable=False),
-                     sa.Column("note", sa.Text, nullable=False),
-                     sa.Column("corrected_by", sa.String(200), nullable=False),
-                     sa.Column("corrected_at", sa.DateTime, nullable=False))
-    audit.create(conn)
+    _corrections_v2(m).create(conn)
     timestamp = conn.dialect.type_compiler_instance.process(sa.DateTime())
     conn.execute(sa.text(f"ALTER TABLE students ADD COLUMN forgotten_at {timestamp}"))
     # Manual marks made before the audit trail existed get one entry, so none looks automatic.
@@ -147,15 +152,7 @@ def _migration_3(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_marks_student_id ON marks (student_id)"))
     m = sa.MetaData()
     sa.Table("marks", m, sa.Column("id", sa.Integer, primary_key=True))
-    sa.Table("corrections", m,
-             sa.Column("id", sa.Integer, primary_key=True),
-             sa.Column("mark_id", sa.Integer, sa.ForeignKey("marks.id", ondelete="CASCADE"), nullable=False,
-                       index=True),
-             sa.Column("old_status", sa.String(10), nullable=False),
-             sa.Column("new_status", sa.String(10), nullable=False),
-             sa.Column("note", sa.Text, nullable=False),
-             sa.Column("corrected_by", sa.String(200), nullable=False),
-             sa.Column("corrected_at", sa.DateTime, nullable=False)).create(conn)
+    _corrections_v2(m).create(conn)
     columns = "id, mark_id, old_status, new_status, note, corrected_by, corrected_at"
     conn.execute(sa.text(f"INSERT INTO corrections ({columns}) SELECT {columns} FROM corrections_v2"))
     conn.execute(sa.text("DROP TABLE corrections_v2"))
