@@ -113,3 +113,44 @@ def test_a_reservation_counts_until_its_kernel_starts_or_the_page_fails():
     quota.keep_only(["k2"])  # k1 was shut down
     assert quota.reserve("eve")[0] is not None and quota.owner("k1") is None
     assert bob is not None
+
+
+def test_a_kernel_whose_page_never_connected_is_shut_down_after_two_idle_minutes():
+    # A page that got its kernel but never opened the websocket (the browser died, a script fetched the
+    # page) would hold 200-600 MB for ever: the sweep shuts such a kernel down after unopened_page_seconds.
+    import asyncio
+    import logging
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from attendance_core.server.hooks import AttendanceVoila, Guard
+
+    now = datetime.now(timezone.utc)
+    kernels = {"old": SimpleNamespace(last_activity=now - timedelta(seconds=130), execution_state="idle"),
+               "young": SimpleNamespace(last_activity=now - timedelta(seconds=60), execution_state="idle"),
+               "open": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="idle"),
+               "busy": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="busy")}
+    stopped = []
+
+    async def shutdown_kernel(kernel_id):
+        stopped.append(kernel_id)
+        del kernels[kernel_id]
+
+    manager = SimpleNamespace(list_kernel_ids=lambda: list(kernels), get_kernel=kernels.__getitem__,
+                              shutdown_kernel=shutdown_kernel)
+    app = SimpleNamespace(kernel_manager=manager, max_kernels_per_user=3, max_kernels=10,
+                          closed_page_seconds=10.0, log=logging.getLogger("test-sweep"),
+                          unopened_page_seconds=AttendanceVoila.unopened_page_seconds.default_value)
+    assert app.unopened_page_seconds == 120
+
+    async def sweep_twice():
+        guard = Guard(app, 0)
+        guard.opened("open")
+        guard.sweep()
+        await asyncio.sleep(0.05)  # the shutdown runs as a callback of the loop
+        guard.sweep()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(sweep_twice())
+    assert stopped == ["old"]
+    assert sorted(kernels) == ["busy", "open", "young"]
