@@ -105,12 +105,11 @@ def _best_pairs(distances: np.ndarray, feasible: np.ndarray) -> list[tuple[int, 
             from scipy.optimize import linear_sum_assignment
 
             cols = sorted({c for o in options for c in o})
-            sub = distances[np.ix_(rows, cols)]
+            sub, ok = distances[np.ix_(rows, cols)], feasible[np.ix_(rows, cols)]
             # A cost above any sum of feasible distances makes the solver maximise matches first.
-            penalty = 2.0 * (float(sub[feasible[np.ix_(rows, cols)]].max()) + 1.0) * len(cols)
-            for i, j in zip(*linear_sum_assignment(np.where(feasible[np.ix_(rows, cols)], sub, penalty))):
-                if feasible[rows[i], cols[j]]:
-                    pairs.append((rows[i], cols[j]))
+            penalty = 2.0 * (float(sub[ok].max()) + 1.0) * len(cols)
+            chosen = linear_sum_assignment(np.where(ok, sub, penalty))
+            pairs += [(rows[i], cols[j]) for i, j in zip(*chosen) if ok[i, j]]
     return pairs
 
 

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from .errors import AttendanceError
+from .files import write_atomic
 
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
@@ -86,15 +87,10 @@ def _hog_detector(dlib):
         pass  # not saved yet, or unreadable: build it
     built = dlib.get_frontal_face_detector()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            built.save(tmp)
-            os.replace(tmp, path)  # whole or absent: another command may be reading it
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # dlib saves only to a file name: saved aside, then put in place whole (another command may read it).
+        with tempfile.TemporaryDirectory() as scratch:
+            built.save(os.path.join(scratch, "hog.svm"))
+            write_atomic(path, Path(scratch, "hog.svm").read_bytes())
     except (OSError, RuntimeError):
         pass  # a read-only home only costs the next command the 0.24 s again
     return built
