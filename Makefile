@@ -8,13 +8,26 @@ SAMPLES_MIRROR ?=
 PORT ?= 8866
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: dashboard test setup samples serve clean
+.PHONY: dashboard test setup setup-hub setup-test samples serve clean
 
-setup: $(VENV)/.installed
+# What the dashboard needs (no Chromium, PostgreSQL, slapd or npm); the hub adds its proxy (npm); the
+# tests add their tools. Each set-up includes the ones before it.
+setup: $(VENV)/.installed-dashboard
+setup-hub: $(VENV)/.installed-hub
+setup-test: $(VENV)/.installed-test
+SETUP_FILES := pyproject.toml scripts/setup.sh scripts/requirements.py
 
-$(VENV)/.installed: pyproject.toml scripts/setup.sh
-	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
+$(VENV)/.installed-dashboard: $(SETUP_FILES)
+	bash scripts/setup.sh "$(PYTHON)" "$(VENV)" dashboard
 	touch $@
+
+$(VENV)/.installed-hub: $(SETUP_FILES)
+	bash scripts/setup.sh "$(PYTHON)" "$(VENV)" hub
+	touch $@ $(VENV)/.installed-dashboard
+
+$(VENV)/.installed-test: $(SETUP_FILES)
+	bash scripts/setup.sh "$(PYTHON)" "$(VENV)" test
+	touch $@ $(VENV)/.installed-hub $(VENV)/.installed-dashboard
 
 samples: setup
 	$(BIN)/attendance samples $(if $(SAMPLES_MIRROR),--mirror "$(SAMPLES_MIRROR)")
@@ -36,7 +49,7 @@ serve: setup
 
 # Every test, the PostgreSQL ones on a throw-away server started (and stopped) for the run, as in CI.
 # ATTENDANCE_POSTGRES=0 skips the PostgreSQL tests instead; PYTEST_ARGS picks a part (exit code 5, no test, fails).
-test: samples
+test: setup-test samples
 	bash scripts/run-tests.sh $(BIN)/python $(PYTEST_ARGS)
 
 clean:

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, terminal
 from .config import Settings, load_settings
 from .errors import AttendanceError
 from .faces import DETECTORS, DetectorSettings
@@ -279,7 +279,7 @@ def _cmd_serve(args, settings: Settings, out, err) -> int:
     from . import server
 
     if args.set_password:
-        path = server.set_password(settings, read_new_password())
+        path = server.set_password(settings, terminal.read_new_password())
         print(f"Password hash stored in {path} (readable by you only). "
               "Start the dashboard with: attendance serve --ip ADDRESS", file=out)
         return EXIT_OK
@@ -289,18 +289,6 @@ def _cmd_serve(args, settings: Settings, out, err) -> int:
         print(file=out)
         return EXIT_OK
     return server.serve(settings, plan, log=lambda line: print(line, file=out, flush=True))
-
-
-def read_new_password(prompt: str = "New dashboard password: ") -> str:
-    """A new password: asked twice on a terminal, or one line from standard input (scripts)."""
-    import getpass
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass(prompt)
-    if getpass.getpass("Same password again: ") != first:
-        raise ValueError("the two passwords differ; nothing was stored")
-    return first
 
 
 def _start_time(text: str):

@@ -9,7 +9,8 @@ from PIL import Image
 
 from attendance_core import annotate
 from attendance_core import session as session_module
-from attendance_core.app.state import AppError, DashboardState, project_settings, rates_chart, student_id_for
+from attendance_core.app.charts import rates_chart
+from attendance_core.app.state import AppError, DashboardState, project_settings, student_id_for
 from attendance_core.config import load_settings
 
 from conftest import SAMPLE_IMAGES

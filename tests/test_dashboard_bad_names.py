@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from attendance_core.app import AttendanceApp, DashboardState
-from attendance_core.app.state import AppError, rates_chart
+from attendance_core.app.charts import rates_chart
+from attendance_core.app.state import AppError
 
 from conftest import SAMPLE_IMAGES
 

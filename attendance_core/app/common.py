@@ -16,7 +16,7 @@ import re
 import ipywidgets as w
 
 from ..results import ABSENT, EXCUSED, LATE, PRESENT
-from .state import AppError
+from .base import AppError
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from .review_list import Marker, ReviewItem, face_numbers, photo_markers, review
 from .roster_edits import ADDED_PHOTO_PATTERN, REFERENCE_CROP_SIDE, RosterEdits
 
 __all__ = ["ADDED_PHOTO_PATTERN", "DEMO_PHOTO", "HISTORY_COLUMNS", "REFERENCE_CROP_SIDE", "AppError",
-           "DashboardState", "UnknownFace", "project_settings", "rates_chart", "student_id_for"]
+           "DashboardState", "UnknownFace", "project_settings", "student_id_for"]
 
 #: The demo photo offered by "Try the demo photo", relative to the folder holding the roster folder.
 DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
@@ -370,13 +370,6 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         box = tuple(round(v * scale) for v in face.box)
         crop = annotate.crop_face(photo.image, box, 0.3, blur=self._blur(None))
         return annotate.to_jpeg(annotate.thumbnail(crop, side))
-
-
-def rates_chart(summary, title: str = "") -> bytes:
-    """PNG bytes of a bar chart of attendance rate per student (see :func:`app.history.rates_chart`)."""
-    from .history import rates_chart as chart
-
-    return chart(summary, title)
 
 
 def _now() -> datetime:

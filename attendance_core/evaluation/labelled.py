@@ -111,7 +111,7 @@ def encode_labelled_photos(photos: Sequence[LabelledPhoto], settings: DetectorSe
 
     cache = EncodingCache(cache_dir, settings.key())
     # Classroom-style encodings of labelled photos are cached apart from the roster's, under their own key.
-    probe_cache = EncodingCache(cache_dir, f"evaluation-probe-landmarks5-resnet_v1-jitters{settings.jitters}")
+    probe_cache = EncodingCache(cache_dir, f"evaluation-probe-{settings.key()}-jitters{settings.jitters}")
     identities, encodings, paths, boxes, problems, probes = [], [], [], [], [], []
     seen: dict[str, Path] = {}
     for k, photo in enumerate(photos):

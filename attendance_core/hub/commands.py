@@ -28,7 +28,7 @@ def _cmd_hub(args, settings: Settings, out, err) -> int:
 
 
 def _cmd_users_add(args, settings: Settings, out, err) -> int:
-    from ..cli import read_new_password
+    from ..terminal import read_new_password
     from . import plan as hub_plan
     from .accounts import set_account_password
 

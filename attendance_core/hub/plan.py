@@ -108,8 +108,8 @@ def proxy_command() -> str:
     beside = Path(sys.executable).with_name("configurable-http-proxy")
     found = str(beside) if beside.exists() else shutil.which("configurable-http-proxy")
     if not found:
-        raise HubError("configurable-http-proxy is not installed: run `make setup` (it installs it with npm into "
-                       ".venv), or `npm install --global --prefix .venv configurable-http-proxy`")
+        raise HubError("configurable-http-proxy is not installed: run `npm install --global --prefix .venv "
+                       "configurable-http-proxy@^5` (`make setup-test` does it for you)")
     return found
 
 
