@@ -47,13 +47,15 @@ apt_install() {  # apt_install PACKAGE...: the missing ones, as root or with sud
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 }
 
-# wait_for PID WHAT LOG: wait for a background step, a line every 30 s, its log's end if it fails.
+# wait_for PID STARTED WHAT LOG: wait for a background step started at $SECONDS = STARTED, a line every
+# 30 s, its log's end if it fails.
 wait_for() {
-    local pid=$1 what=$2 log=$3 n=0
+    local pid=$1 started=$2 what=$3 log=$4 n=0
     while kill -0 "$pid" 2>/dev/null; do
         sleep 1
         n=$((n + 1))
-        [ $((n % 30)) = 0 ] && say "still $what ($((n / 60)) min $((n % 60)) s of this step)"
+        local took=$((SECONDS - started))
+        [ $((n % 30)) = 0 ] && say "still $what ($((took / 60)) min $((took % 60)) s so far)"
     done
     if ! wait "$pid"; then
         echo "setup: $what failed; the end of $log:" >&2
@@ -78,7 +80,7 @@ if ! "$VENV/bin/python" -c "import dlib" 2>/dev/null; then
     say "building dlib with OpenBLAS in the background (about 6 min on 2 cores the first time; log: $VENV/setup-dlib.log)"
     "${PIP[@]}" wheel --no-deps --wheel-dir "$WHEELS" "$("$VENV/bin/python" scripts/requirements.py dlib)" \
         >"$VENV/setup-dlib.log" 2>&1 &
-    DLIB_PID=$!
+    DLIB_PID=$! DLIB_STARTED=$SECONDS
 fi
 
 # Meanwhile: every other Python package the project needs.
@@ -108,7 +110,7 @@ if [ "$PURPOSE" != dashboard ]; then
 fi
 
 if [ -n "$DLIB_PID" ]; then
-    wait_for "$DLIB_PID" "compiling dlib" "$VENV/setup-dlib.log"
+    wait_for "$DLIB_PID" "$DLIB_STARTED" "compiling dlib" "$VENV/setup-dlib.log"
     say "dlib: built"
 fi
 "${PIP[@]}" install --quiet --find-links "$WHEELS" -e ".${EXTRAS:+[$EXTRAS]}"

@@ -5,6 +5,7 @@ its tenth failed login, even the right password, and says so in its log.
 """
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -91,3 +92,27 @@ def test_password_guessing_is_stopped_and_logged(guarded):
     assert log.count("Failed login from 127.0.0.1") == LOGIN_FAILURES_PER_ADDRESS
     assert "Logins from 127.0.0.1 are refused for a while" in log
     assert "Login from 127.0.0.1 refused: too many failed logins" in log
+
+
+@pytest.fixture(scope="module")
+def guarded_token(demo_class, demo_encoding_cache, tmp_path_factory):
+    """A token server of its own (ATTENDANCE_TOKEN, no password): this module locks 127.0.0.1 out of it."""
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-token-logins",
+                      token=secrets.token_urlsafe(24)) as server:
+        yield server
+
+
+def test_token_guessing_in_the_address_is_stopped_and_logged(guarded_token):
+    from attendance_core.server.limits import LOGIN_FAILURES_PER_ADDRESS
+
+    client = Client(guarded_token.url)
+    for n in range(LOGIN_FAILURES_PER_ADDRESS):
+        status, headers, _ = client.request(f"?token=guess-{n:04d}-{'x' * 20}")
+        assert status == 302 and "login" in headers["Location"], n  # no page, no kernel
+    # Now even the right token gets no page from this address, and no kernel starts.
+    status, headers, body = client.request(f"?token={guarded_token.token}")
+    assert status == 302 and "login" in headers["Location"] and "kernelId" not in body
+    log = guarded_token.log.read_text()
+    assert log.count("Failed token login from 127.0.0.1") == LOGIN_FAILURES_PER_ADDRESS
+    assert "Token login from 127.0.0.1 refused: too many failed logins" in log
+    assert guarded_token.token not in log and "Kernel started" not in log

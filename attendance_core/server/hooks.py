@@ -29,9 +29,10 @@ from collections import defaultdict
 import tornado.web
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.auth.logout import LogoutHandler
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Float, Int
+from traitlets import Float, Int, Type
 from voila.app import Voila
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -295,6 +296,27 @@ class LimitedLoginHandler(VoilaLoginHandler):
             guard.logins.succeeded(address)
 
 
+class LimitedIdentityProvider(PasswordIdentityProvider):
+    """Jupyter's password and token login, with tokens counted as logins: a wrong ``?token=`` (or
+    ``Authorization: token``) is a failed login, and an address refused for too many failures is not let in
+    by the right one."""
+
+    async def get_user_token(self, handler):
+        guard: Guard | None = handler.settings.get("attendance")
+        offered = self.get_token(handler)
+        if guard is None or not offered or not self.token:
+            return await super().get_user_token(handler)
+        address = handler.request.remote_ip
+        if guard.logins.refusal(address):
+            self.log.warning("Token login from %s refused: too many failed logins", address)
+            return None
+        user = await super().get_user_token(handler)
+        if user is None:
+            guard.logins.failed(address)
+            self.log.warning("Failed token login from %s", address)
+        return user
+
+
 class VoilaLogoutHandler(LogoutHandler):
     """jupyter_server's logout page, with Voilà's static files (jupyter_server's answers 500 under Voilà)."""
 
@@ -310,6 +332,8 @@ class AttendanceVoila(Voila):
                                 help="A kernel whose page closed its websocket this long ago is shut down.")
     unopened_page_seconds = Float(120.0, config=True,
                                   help="A kernel whose page never connected is shut down after this long idle.")
+    identity_provider_class = Type(default_value=LimitedIdentityProvider, klass=IdentityProvider, config=True,
+                                   help="Password and token login, wrong tokens counted as failed logins.")
 
     def init_settings(self):
         settings = super().init_settings()
