@@ -5,7 +5,7 @@ Microsoft), starts one dashboard-only server per signed-in teacher (:mod:`.teach
 ones (``jupyterhub-idle-culler``), and puts them all behind one address through its proxy
 (configurable-http-proxy, from npm). Identity comes from the hub: each teacher's server and its kernel
 know the signed-in name (``JUPYTERHUB_USER``), and the records are read and written as that user
-(:class:`attendance_core.access.UserStore`).
+(:class:`attendance_core.school.access.UserStore`).
 
 The configuration is written here, into a private temporary folder, and is the only one the hub and
 the teachers' servers read; the hub's state (its database of logins, the cookie secret) lives in
@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from .. import access
+from ..school import access
 from ..config import ConfigError, Settings
 from ..records import Store
 from ..server import DASHBOARD_NOTEBOOK, is_loopback

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
 
-from .errors import AttendanceError
+from ..errors import AttendanceError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .records import Store
+    from ..records import Store
 
 ADMIN = "admin"
 TEACHER = "teacher"
@@ -244,7 +244,7 @@ class UserStore:
         self.close()
 
     def _class_of_session(self, session_id: int) -> str:
-        from .records import RecordsError
+        from ..records import RecordsError
 
         found = self.store.sessions()
         row = found[found["id"] == int(session_id)]
