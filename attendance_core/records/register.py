@@ -19,7 +19,7 @@ from ..results import CONSENT_NOT_ASKED, CONSENT_REFUSED, CONSENT_STATES
 from .engine import writing
 from .errors import RecordsError, UnknownStudentError, clean_errors
 from .queries import frame
-from .saving import ensure_class
+from .saving import insert_ignore
 from .schema import (check_text, class_students, classes, consent_changes, corrections, marks, session_photos,
                      sessions, students)
 from .times import current_user, to_utc, utcnow
@@ -63,6 +63,12 @@ def chunks(items: list, size: int = CHUNK):
         yield items[i:i + size]
 
 
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) as one executemany: the driver's fast path on both databases."""
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
 def check_register(people: list[tuple[str, str, str | None]], class_lists: dict[str, list[str]], by: str) -> None:
     """Raise :class:`RecordsError` for a student, class or name the records cannot keep, before writing."""
     check_text("who imports", by, consent_changes.c.changed_by)
@@ -77,11 +83,13 @@ def check_register(people: list[tuple[str, str, str | None]], class_lists: dict[
 
 def student_keys(conn: sa.Connection, keys: list[str]) -> dict[str, sa.Row]:
     """The recorded students among ``keys``: key -> row (id, key, name, consent)."""
+    query = sa.select(students.c.id, students.c.key, students.c.name, students.c.consent)
+    wanted = set(keys)
+    if len(wanted) > 10 * CHUNK:  # a district: one pass over the table beats many long IN lists
+        return {r.key: r for r in conn.execute(query) if r.key in wanted}
     found = {}
-    for part in chunks(sorted(set(keys))):
-        found.update((r.key, r) for r in conn.execute(
-            sa.select(students.c.id, students.c.key, students.c.name, students.c.consent)
-            .where(students.c.key.in_(part))))
+    for part in chunks(sorted(wanted)):
+        found.update((r.key, r) for r in conn.execute(query.where(students.c.key.in_(part))))
     return found
 
 
@@ -116,36 +124,46 @@ def apply_register(conn: sa.Connection, people: list[tuple[str, str, str | None]
         if values:
             conn.execute(students.update().where(students.c.id == row.id).values(**values))
     if new_rows:
-        conn.execute(students.insert(), new_rows)
+        insert_rows(conn, students, new_rows)
         added = student_keys(conn, [r["key"] for r in new_rows])
         known.update(added)
         log += [_consent_row(added[r["key"]].id, None, r["consent"], by, now, IMPORT_NOTE) for r in new_rows]
-    if log:
-        conn.execute(consent_changes.insert(), log)
+    insert_rows(conn, consent_changes, log)
     listed = {sid for ids in class_lists.values() for sid in ids}
     missing = listed - set(known)
     if missing:
         known.update(student_keys(conn, sorted(missing)))
-    for class_name, ids in class_lists.items():
-        class_id = ensure_class(conn, class_name, now)
-        conn.execute(classes.update().where(classes.c.id == class_id, classes.c.listed_at.is_(None))
+    if not class_lists:
+        return changes
+    # One statement per step for every class at once: a district's import has thousands of classes.
+    names = sorted(class_lists)
+    class_ids: dict[str, int] = {}
+    for part in chunks(names):
+        insert_ignore(conn, classes, [{"name": n, "created_at": now} for n in part], ["name"])
+        class_ids.update(conn.execute(sa.select(classes.c.name, classes.c.id).where(classes.c.name.in_(part))).all())
+        conn.execute(classes.update().where(classes.c.name.in_(part), classes.c.listed_at.is_(None))
                      .values(listed_at=now))
+    current: dict[int, dict[str, int]] = {cid: {} for cid in class_ids.values()}
+    for part in chunks(sorted(current)):
+        for cid, key, pk in conn.execute(
+                sa.select(class_students.c.class_id, students.c.key, students.c.id)
+                .join(students, class_students.c.student_id == students.c.id)
+                .where(class_students.c.class_id.in_(part))):
+            current[cid][key] = pk
+    joins, leaves = [], []
+    for class_name in names:
+        cid, ids = class_ids[class_name], class_lists[class_name]
         pks = {sid: known[sid].id for sid in ids if sid in known}
-        current = dict(conn.execute(
-            sa.select(students.c.key, students.c.id)
-            .join(class_students, class_students.c.student_id == students.c.id)
-            .where(class_students.c.class_id == class_id)).all())
-        joining = [sid for sid in dict.fromkeys(ids) if sid in pks and sid not in current]
-        leaving = sorted(sid for sid in current if sid not in pks)
-        if joining:
-            conn.execute(class_students.insert(), [
-                {"class_id": class_id, "student_id": pks[sid], "added_at": now} for sid in joining])
-        if leaving:
-            conn.execute(class_students.delete().where(
-                class_students.c.class_id == class_id,
-                class_students.c.student_id.in_([current[sid] for sid in leaving])))
+        joining = [sid for sid in dict.fromkeys(ids) if sid in pks and sid not in current[cid]]
+        leaving = sorted(sid for sid in current[cid] if sid not in pks)
+        joins += [{"class_id": cid, "student_id": pks[sid], "added_at": now} for sid in joining]
+        leaves += [(cid, current[cid][sid]) for sid in leaving]
         changes.joined += [(class_name, sid) for sid in joining]
         changes.left += [(class_name, sid) for sid in leaving]
+    insert_rows(conn, class_students, joins)
+    for cid, pk in leaves:
+        conn.execute(class_students.delete().where(class_students.c.class_id == cid,
+                                                   class_students.c.student_id == pk))
     return changes
 
 

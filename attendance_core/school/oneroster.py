@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Iterator
 import sqlalchemy as sa
 
 from ..errors import AttendanceError
+from ..records.register import insert_rows
 from . import access
 from .classlist import STUDENT_ID, same_names
 
@@ -355,8 +356,7 @@ def _upsert(conn: sa.Connection, table: sa.Table, known: dict[str, sa.Row], rows
     new = [{"sourced_id": sid, **values, "updated_at": now} for sid, values in rows.items() if sid not in known]
     changed = [{"key": sid, **values, "updated_at": now} for sid, values in rows.items()
                if sid in known and any(getattr(known[sid], k) != v for k, v in values.items())]
-    if new:
-        conn.execute(table.insert(), new)
+    insert_rows(conn, table, new)
     if changed:
         columns = [c for c in changed[0] if c != "key"]
         conn.execute(table.update().where(table.c.sourced_id == sa.bindparam("key"))
@@ -595,8 +595,7 @@ def _apply_teachers(conn: sa.Connection, report: OneRosterReport, teachers: dict
     current = {tuple(r) for r in conn.execute(sa.select(assigned.c.class_name, assigned.c.user_name))}
     add = sorted(k for k, on in want.items() if on and k not in current)
     remove = sorted(k for k, on in want.items() if not on and k in current)
-    if add:
-        conn.execute(assigned.insert(), [{"class_name": c, "user_name": u, "assigned_at": now} for c, u in add])
+    insert_rows(conn, assigned, [{"class_name": c, "user_name": u, "assigned_at": now} for c, u in add])
     for class_name, user_name in remove:
         conn.execute(assigned.delete().where(assigned.c.class_name == class_name, assigned.c.user_name == user_name))
     report.assigned, report.unassigned = add, remove
