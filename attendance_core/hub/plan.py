@@ -196,6 +196,16 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             "name": "idle-culler", "services": ["idle-culler"],
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         })
+    # The attendance API for the school's information system (docs/school.md): a token needs SCOPE.
+    from ..api import SCOPE, SCOPE_DESCRIPTION, SERVICE_NAME
+
+    hub["JupyterHub"]["custom_scopes"] = {SCOPE: {"description": SCOPE_DESCRIPTION}}
+    hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": ["self", SCOPE]})
+    hub["JupyterHub"]["services"].append({
+        "name": SERVICE_NAME, "url": f"http://127.0.0.1:{_free_port()}",
+        "command": [sys.executable, "-m", "attendance_core.api"],
+        "environment": {k: v for k, v in hub_environment(settings).items() if k.startswith("ATTENDANCE_")},
+    })
     teacher_env = {
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
         "JUPYTER_NO_CONFIG": "1",

@@ -306,6 +306,11 @@ class UserStore:
         found = self.store.corrections(session_id)
         return found[found["class"].map(lambda c: may_see(user, c))].reset_index(drop=True)
 
+    def attendance_since(self, class_name: str, since=None) -> list[dict]:
+        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read)."""
+        require_class(self.user, class_name)
+        return self.store.attendance_since(class_name, since)
+
     def report(self, class_name: str, *args, **kwargs):
         """:meth:`Store.report` of one of the user's classes."""
         require_class(self.user, class_name)
