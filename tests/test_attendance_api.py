@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from datetime import datetime
 from urllib.parse import quote
 
@@ -127,6 +128,9 @@ def test_every_call_is_logged_with_its_caller_and_answer(api, caplog):
         _get(f"{base}/classes/7A/attendance", "ana-read")
         _get(f"{base}/classes/7B/attendance", "ana-read")
         _get(f"{base}/classes", "ana-plain")
+        deadline = time.monotonic() + 10  # the server logs a call once it has answered it
+        while len([r for r in caplog.records if r.name == "attendance.api"]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
     lines = [r.getMessage() for r in caplog.records if r.name == "attendance.api"]
     assert lines == ["api: ana GET /services/attendance-api/v1/classes/7A/attendance -> 200",
                      "api: ana GET /services/attendance-api/v1/classes/7B/attendance -> 403",
