@@ -162,3 +162,46 @@ def test_the_hub_runs_the_api_as_a_service_with_its_custom_scope(tmp_path, monke
     assert service["command"][-2:] == ["-m", "attendance_core.api"]
     assert service["environment"]["ATTENDANCE_DATABASE_URL"] == settings.resolved_database_url()
     assert {"name": "user", "scopes": ["self", SCOPE]} in hub["load_roles"]
+
+
+def test_through_a_real_hub_a_scoped_token_reads_and_an_unscoped_one_is_refused(tmp_path, demo_encoding_cache):
+    """`attendance hub` runs the API as its service; tokens are made by the hub with and without the scope."""
+    from hub_helpers import add_school_users, lay_out_school, postgres_schema, school_env, start_hub, stop_hub
+
+    root = lay_out_school(tmp_path / "school", demo_encoding_cache)
+    secret = "sis-test-" + "0" * 24
+    extra = tmp_path / "extra.py"
+    extra.write_text(  # a service that may issue tokens for users, as an admin's script would
+        "c.JupyterHub.services.append({'name': 'issuer', 'api_token': %r})\n"
+        "c.JupyterHub.load_roles.append({'name': 'issuer', 'services': ['issuer'],\n"
+        "    'scopes': ['tokens', 'admin:users', 'custom:attendance:read']})\n" % secret)
+    with postgres_schema() as url:
+        env = school_env(root, url)
+        add_school_users(env, with_passwords=False)
+        with Store(url) as store:
+            session_id = store.save_session(attendance({"Kit_Harington": "present", "Rose_Leslie": "absent"}),
+                                            class_name="7B", subject="Art", marked_by="ben")
+        hub = start_hub(root, env, "--authenticator", "ldap", "--hub-config", str(extra))
+        try:
+            def token_for(user: str, scopes: list[str]) -> str:
+                made = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", json={"scopes": scopes},
+                                     headers={"Authorization": f"token {secret}"}, timeout=60)
+                assert made.status_code in (200, 201), made.text
+                return made.json()["token"]
+
+            api = f"{hub.url}/services/attendance-api/v1/classes/7B/attendance"
+            deadline = time.monotonic() + 60
+            while True:  # the service starts beside the hub
+                answer = _get(api, token_for("ben", [SCOPE]))
+                if answer.status_code != 503 and answer.status_code != 404 or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            assert answer.status_code == 200, answer.text
+            assert [(m["student_id"], m["status"]) for m in answer.json()["sessions"][0]["marks"]] == [
+                ("Kit_Harington", "present"), ("Rose_Leslie", "absent")]
+            assert answer.json()["sessions"][0]["id"] == session_id
+            assert _get(api, token_for("ben", ["read:users:name!user=ben"])).status_code == 403
+            assert _get(api, token_for("ana", [SCOPE])).status_code == 403
+        finally:
+            stop_hub(hub)
+        assert "api: ben GET /services/attendance-api/v1/classes/7B/attendance -> 200" in hub.log.read_text()
