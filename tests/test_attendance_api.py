@@ -156,11 +156,14 @@ def test_the_hub_runs_the_api_as_a_service_with_its_custom_scope(tmp_path, monke
     settings = load_settings(roster_dir=tmp_path / "roster", data_dir=tmp_path / "data")
     with Store.from_settings(settings) as store:
         Directory.of(store).add_user("boss", "admin")
-    hub = plan.plan_hub(settings).hub_config["JupyterHub"]
+    planned = plan.plan_hub(settings)
+    hub = planned.hub_config["JupyterHub"]
     assert list(hub["custom_scopes"]) == [SCOPE] and hub["custom_scopes"][SCOPE]["description"]
     service = next(s for s in hub["services"] if s["name"] == "attendance-api")
     assert service["command"][-2:] == ["-m", "attendance_core.api"]
-    assert service["environment"]["ATTENDANCE_DATABASE_URL"] == settings.resolved_database_url()
+    assert "environment" not in service  # `attendance hub --print-config` shows no database URL
+    written = plan.write_config(planned, tmp_path / "hub-config").read_text()
+    assert repr(settings.resolved_database_url()) in written.split("c.JupyterHub.services = ", 1)[1].splitlines()[0]
     assert {"name": "user", "scopes": ["self", SCOPE]} in hub["load_roles"]
 
 

@@ -204,7 +204,6 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
     hub["JupyterHub"]["services"].append({
         "name": SERVICE_NAME, "url": f"http://127.0.0.1:{_free_port()}",
         "command": [sys.executable, "-m", "attendance_core.api"],
-        "environment": {k: v for k, v in hub_environment(settings).items() if k.startswith("ATTENDANCE_")},
     })
     teacher_env = {
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
@@ -247,6 +246,9 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     _write_private(teacher / "config" / "jupyter_server_config.json", json.dumps(server, indent=1))
     hub = json.loads(json.dumps(plan.hub_config))
     hub["Spawner"]["environment"] = plan.teacher_env
+    for service in hub["JupyterHub"]["services"]:
+        if service["name"] == "attendance-api":  # the records' settings, as the teachers' servers get them
+            service["environment"] = {k: v for k, v in plan.teacher_env.items() if k.startswith("ATTENDANCE_")}
     # JUPYTER_NO_CONFIG (in teacher_env) hides every Jupyter configuration of the machine, and with it every
     # extension enabled there: this file is the only configuration a teacher's server reads.
     hub["Spawner"]["args"] = [f"--config={teacher / 'config' / 'jupyter_server_config.json'}"]
