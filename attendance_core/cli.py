@@ -13,7 +13,7 @@ from .faces import DETECTORS, DetectorSettings
 from .roster import Roster, load_roster
 from .results import ABSENT, EXCUSED, LATE, PRESENT, STATUSES
 from .samples import fetch_samples
-from .school_commands import add_school_commands
+from .school.commands import add_school_commands
 from .session import Session
 
 EXIT_OK, EXIT_PHOTO_ERROR, EXIT_USAGE = 0, 1, 2

@@ -159,7 +159,7 @@ def main() -> int:
     if not os.environ.get("ATTENDANCE_TEST_POSTGRES_URL"):
         print("set ATTENDANCE_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh)", file=sys.stderr)
         return 2
-    from attendance_core.access import ADMIN, TEACHER, Directory
+    from attendance_core.school.access import ADMIN, TEACHER, Directory
     from attendance_core.config import load_settings
     from attendance_core.faces import DetectorSettings
     from attendance_core.hub.accounts import set_account_password

@@ -14,3 +14,12 @@ def test_pipeline_benchmark_runs_in_tiny_mode_and_prints_its_table(demo_class, d
                      "`attendance mark`, process", "naive, process", "holdout", "memory left in the process",
                      "roster enrollment", "warm reload of 500 students"):
         assert expected in out.stdout, out.stdout
+
+
+def test_oneroster_benchmark_runs_on_a_small_bundle_and_prints_its_numbers():
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "bench_oneroster.py"), "--users", "400"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for expected in ("bundle: 400 users", "first import:", "peak memory", "same bundle again:", "changed: False",
+                     "target: first import of 400 users under 60 s: met"):
+        assert expected in out.stdout, out.stdout

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from attendance_core.classlist import ClassListError, parse_consent, read_class_list
+from attendance_core.school.classlist import ClassListError, parse_consent, read_class_list
 from attendance_core.results import CONSENT_GIVEN, CONSENT_NOT_ASKED, CONSENT_REFUSED
 
 

@@ -90,7 +90,7 @@ def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, t
     assert config["Authenticator"]["admin_users"] == ["boss"]
     assert config["NativeAuthenticator"]["open_signup"] is False  # an admin approves each sign-up
     assert config["Spawner"]["default_url"] == "/voila/render/attendance_dashboard.ipynb"
-    assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler"]
+    assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler", "attendance-api"]  # + the SIS API
     assert "--timeout=3600" in config["JupyterHub"]["services"][0]["command"]
     server = config["teacher_server"]
     assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"voila"}

@@ -1,13 +1,13 @@
 """Roles and classes in the library: what an acting user may see and change in the records.
 
 A teacher sees and marks only the classes assigned to them, an admin every class; the acting user is an
-argument of the store (:class:`attendance_core.access.UserStore`). On SQLite and on PostgreSQL.
+argument of the store (:class:`attendance_core.school.access.UserStore`). On SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
 import pytest
 
-from attendance_core.access import (ADMIN, TEACHER, AccessError, Directory, PermissionDenied, UserStore, hub_user,
+from attendance_core.school.access import (ADMIN, TEACHER, AccessError, Directory, PermissionDenied, UserStore, hub_user,
                                     normalize_user)
 from attendance_core.records import Store
 from test_records import all_present, attendance, store, store_url  # noqa: F401  (fixtures)

@@ -34,7 +34,7 @@ def school(demo_class, demo_encoding_cache, tmp_path_factory):
 
 
 def user_store(school, name):
-    from attendance_core.access import UserStore
+    from attendance_core.school.access import UserStore
     from attendance_core.records import Store
 
     return UserStore(Store(school.database_url), name)
@@ -99,7 +99,7 @@ def test_teacher_signs_in_marks_saves_and_finds_the_session_in_history(browser, 
 
 
 def test_second_teacher_cannot_see_the_first_teachers_class(browser, school):
-    from attendance_core.access import PermissionDenied
+    from attendance_core.school.access import PermissionDenied
 
     context, page = sign_in(browser, school, "ben")
     try:

@@ -173,7 +173,7 @@ def test_a_class_list_and_a_classes_dir_folder_of_the_same_name_make_the_class_l
 
 
 def test_hub_assignments_name_the_classes_of_the_class_lists(school):
-    from attendance_core.access import TEACHER, Directory
+    from attendance_core.school.access import TEACHER, Directory
     from attendance_core.app.state import AppError, DashboardState
 
     settings, csv_file = school

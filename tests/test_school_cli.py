@@ -105,7 +105,7 @@ def test_consent_export_and_purge_commands(school):
 
 
 def test_assigning_a_class_no_class_list_names_warns(school):
-    from attendance_core.access import TEACHER, Directory
+    from attendance_core.school.access import TEACHER, Directory
     from attendance_core.config import load_settings
     from attendance_core.records import Store
 

@@ -10,7 +10,7 @@ import re
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import access
+from ..school import access
 from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
 from ..records.export import write_csv
 from .base import AppError

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from .. import access, annotate
+from .. import annotate
+from ..school import access
 from ..images import ImageError, load_image
 from ..images import safe_file_name
 from ..roster import (RosterError, add_reference_photo, discard_reference_photo, display_name, enroll_student,

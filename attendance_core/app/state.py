@@ -20,7 +20,8 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Bool, Float, HasTraits, Instance, Int, Unicode, observe, validate
 
-from .. import access, annotate
+from .. import annotate
+from ..school import access
 from ..config import Settings
 from ..faces import DetectorSettings
 from ..files import save_upload

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bcrypt
 
-from .. import access
+from ..school import access
 from ..config import Settings
 from .plan import MIN_PASSWORD_LENGTH, HubError, hub_database_url
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import access
+from ..school import access
 from ..config import Settings
 from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
 

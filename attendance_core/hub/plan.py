@@ -5,7 +5,7 @@ Microsoft), starts one dashboard-only server per signed-in teacher (:mod:`.teach
 ones (``jupyterhub-idle-culler``), and puts them all behind one address through its proxy
 (configurable-http-proxy, from npm). Identity comes from the hub: each teacher's server and its kernel
 know the signed-in name (``JUPYTERHUB_USER``), and the records are read and written as that user
-(:class:`attendance_core.access.UserStore`).
+(:class:`attendance_core.school.access.UserStore`).
 
 The configuration is written here, into a private temporary folder, and is the only one the hub and
 the teachers' servers read; the hub's state (its database of logins, the cookie secret) lives in
@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from .. import access
+from ..school import access
 from ..config import ConfigError, Settings
 from ..records import Store
 from ..server import DASHBOARD_NOTEBOOK, is_loopback
@@ -196,6 +196,15 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             "name": "idle-culler", "services": ["idle-culler"],
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         })
+    # The attendance API for the school's information system (docs/school.md): a token needs SCOPE.
+    from ..api import SCOPE, SCOPE_DESCRIPTION, SERVICE_NAME
+
+    hub["JupyterHub"]["custom_scopes"] = {SCOPE: {"description": SCOPE_DESCRIPTION}}
+    hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": ["self", SCOPE]})
+    hub["JupyterHub"]["services"].append({
+        "name": SERVICE_NAME, "url": f"http://127.0.0.1:{_free_port()}",
+        "command": [sys.executable, "-m", "attendance_core.api"],
+    })
     teacher_env = {
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
         "JUPYTER_NO_CONFIG": "1",
@@ -237,6 +246,9 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     _write_private(teacher / "config" / "jupyter_server_config.json", json.dumps(server, indent=1))
     hub = json.loads(json.dumps(plan.hub_config))
     hub["Spawner"]["environment"] = plan.teacher_env
+    for service in hub["JupyterHub"]["services"]:
+        if service["name"] == "attendance-api":  # the records' settings, as the teachers' servers get them
+            service["environment"] = {k: v for k, v in plan.teacher_env.items() if k.startswith("ATTENDANCE_")}
     # JUPYTER_NO_CONFIG (in teacher_env) hides every Jupyter configuration of the machine, and with it every
     # extension enabled there: this file is the only configuration a teacher's server reads.
     hub["Spawner"]["args"] = [f"--config={teacher / 'config' / 'jupyter_server_config.json'}"]

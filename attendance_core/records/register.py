@@ -1,7 +1,7 @@
 """The school register: students by id with their consent, classes as lists of student ids, retention.
 
 :class:`SchoolRegister` is part of :class:`~attendance_core.records.Store` (a mixin over its engine).
-The class lists come from a school's information system (:mod:`attendance_core.classlist` reads the
+The class lists come from a school's information system (:mod:`attendance_core.school.classlist` reads the
 CSV; :mod:`attendance_core.school` puts the rules together with the roster folder). A class whose
 list was imported has ``classes.listed_at`` set: its roster is its list. Consent is kept per student
 (given, refused, not asked; NULL where it was never recorded, for a roster folder used without class
@@ -19,7 +19,7 @@ from ..results import CONSENT_NOT_ASKED, CONSENT_REFUSED, CONSENT_STATES
 from .engine import writing
 from .errors import RecordsError, UnknownStudentError, clean_errors
 from .queries import frame
-from .saving import ensure_class
+from .saving import insert_ignore
 from .schema import (check_text, class_students, classes, consent_changes, corrections, marks, session_photos,
                      sessions, students)
 from .times import current_user, to_utc, utcnow
@@ -53,6 +53,120 @@ def _consent_row(student_pk: int, old: str | None, new: str, by: str, now: datet
             "changed_at": now}
 
 
+#: Keys per ``IN (...)`` list: SQLite allows 32766 bound values in one statement, older builds 999.
+CHUNK = 900
+
+
+def chunks(items: list, size: int = CHUNK):
+    """``items`` in lists of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) as one executemany: the driver's fast path on both databases."""
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+def check_register(people: list[tuple[str, str, str | None]], class_lists: dict[str, list[str]], by: str) -> None:
+    """Raise :class:`RecordsError` for a student, class or name the records cannot keep, before writing."""
+    check_text("who imports", by, consent_changes.c.changed_by)
+    for sid, name, consent in people:
+        check_text(f"the student id {sid[:40]!r}", sid, students.c.key)
+        check_text(f"the name of student {sid[:40]!r}", name, students.c.name)
+        if consent is not None and consent not in CONSENT_STATES:
+            raise RecordsError(f"consent must be one of {', '.join(CONSENT_STATES)}, not {consent!r}")
+    for name in class_lists:
+        check_text("the class name", name, classes.c.name)
+
+
+def student_keys(conn: sa.Connection, keys: list[str]) -> dict[str, sa.Row]:
+    """The recorded students among ``keys``: key -> row (id, key, name, consent)."""
+    query = sa.select(students.c.id, students.c.key, students.c.name, students.c.consent)
+    wanted = set(keys)
+    if len(wanted) > 10 * CHUNK:  # a district: one pass over the table beats many long IN lists
+        return {r.key: r for r in conn.execute(query) if r.key in wanted}
+    found = {}
+    for part in chunks(sorted(wanted)):
+        found.update((r.key, r) for r in conn.execute(query.where(students.c.key.in_(part))))
+    return found
+
+
+def apply_register(conn: sa.Connection, people: list[tuple[str, str, str | None]],
+                   class_lists: dict[str, list[str]], by: str, now: datetime | None = None) -> RegisterChanges:
+    """Record students and class lists inside the caller's transaction ``conn`` (checked by :func:`check_register`).
+
+    A new student's consent is ``not asked`` unless given; a student whose consent was never
+    recorded gets ``not asked`` too (from now on, consent decides). Each listed class gets exactly
+    its students (those who leave keep their past marks). Applying the same lists again changes nothing.
+    """
+    changes = RegisterChanges()
+    now = now or utcnow()
+    known = student_keys(conn, [sid for sid, _, _ in people])
+    log, new_rows = [], []
+    for sid, name, consent in people:
+        row = known.get(sid)
+        if row is None:
+            new_rows.append({"key": sid, "name": name, "created_at": now, "consent": consent or CONSENT_NOT_ASKED,
+                             "consent_at": now, "consent_by": by})
+            changes.added.append(sid)
+            continue
+        values = {}
+        if row.name != name:
+            values["name"] = name
+            changes.renamed.append((sid, row.name, name))
+        state = consent or row.consent or CONSENT_NOT_ASKED
+        if state != row.consent:
+            values.update(consent=state, consent_at=now, consent_by=by)
+            log.append(_consent_row(row.id, row.consent, state, by, now, IMPORT_NOTE))
+            changes.consent_changed.append((sid, row.consent, state))
+        if values:
+            conn.execute(students.update().where(students.c.id == row.id).values(**values))
+    if new_rows:
+        insert_rows(conn, students, new_rows)
+        added = student_keys(conn, [r["key"] for r in new_rows])
+        known.update(added)
+        log += [_consent_row(added[r["key"]].id, None, r["consent"], by, now, IMPORT_NOTE) for r in new_rows]
+    insert_rows(conn, consent_changes, log)
+    listed = {sid for ids in class_lists.values() for sid in ids}
+    missing = listed - set(known)
+    if missing:
+        known.update(student_keys(conn, sorted(missing)))
+    if not class_lists:
+        return changes
+    # One statement per step for every class at once: a district's import has thousands of classes.
+    names = sorted(class_lists)
+    class_ids: dict[str, int] = {}
+    for part in chunks(names):
+        insert_ignore(conn, classes, [{"name": n, "created_at": now} for n in part], ["name"])
+        class_ids.update(conn.execute(sa.select(classes.c.name, classes.c.id).where(classes.c.name.in_(part))).all())
+        conn.execute(classes.update().where(classes.c.name.in_(part), classes.c.listed_at.is_(None))
+                     .values(listed_at=now))
+    current: dict[int, dict[str, int]] = {cid: {} for cid in class_ids.values()}
+    for part in chunks(sorted(current)):
+        for cid, key, pk in conn.execute(
+                sa.select(class_students.c.class_id, students.c.key, students.c.id)
+                .join(students, class_students.c.student_id == students.c.id)
+                .where(class_students.c.class_id.in_(part))):
+            current[cid][key] = pk
+    joins, leaves = [], []
+    for class_name in names:
+        cid, ids = class_ids[class_name], class_lists[class_name]
+        pks = {sid: known[sid].id for sid in ids if sid in known}
+        joining = [sid for sid in dict.fromkeys(ids) if sid in pks and sid not in current[cid]]
+        leaving = sorted(sid for sid in current[cid] if sid not in pks)
+        joins += [{"class_id": cid, "student_id": pks[sid], "added_at": now} for sid in joining]
+        leaves += [(cid, current[cid][sid]) for sid in leaving]
+        changes.joined += [(class_name, sid) for sid in joining]
+        changes.left += [(class_name, sid) for sid in leaving]
+    insert_rows(conn, class_students, joins)
+    for cid, pk in leaves:
+        conn.execute(class_students.delete().where(class_students.c.class_id == cid,
+                                                   class_students.c.student_id == pk))
+    return changes
+
+
 class SchoolRegister:
     """Students, class lists, consent and retention: the part of the :class:`Store` a school adds."""
 
@@ -63,73 +177,13 @@ class SchoolRegister:
                         by: str | None = None) -> RegisterChanges:
         """Record students ``(id, name, consent or None)`` and class lists ``{class: [ids]}`` in one transaction.
 
-        A new student's consent is ``not asked`` unless given; a student whose consent was never
-        recorded gets ``not asked`` too (from now on, consent decides). Each listed class gets exactly
-        these students. Re-importing the same lists changes nothing.
+        See :func:`apply_register`; re-importing the same lists changes nothing.
         """
         self._writable()
         by = by or current_user()
-        check_text("who imports", by, consent_changes.c.changed_by)
-        for sid, name, consent in people:
-            check_text(f"the student id {sid[:40]!r}", sid, students.c.key)
-            check_text(f"the name of student {sid[:40]!r}", name, students.c.name)
-            if consent is not None and consent not in CONSENT_STATES:
-                raise RecordsError(f"consent must be one of {', '.join(CONSENT_STATES)}, not {consent!r}")
-        for name in class_lists:
-            check_text("the class name", name, classes.c.name)
-        changes = RegisterChanges()
-        now = utcnow()
+        check_register(people, class_lists, by)
         with writing(self.engine) as conn:
-            keys = [sid for sid, _, _ in people]
-            known = {r.key: r for r in conn.execute(
-                sa.select(students.c.id, students.c.key, students.c.name, students.c.consent)
-                .where(students.c.key.in_(keys)))} if keys else {}
-            log = []
-            for sid, name, consent in people:
-                row = known.get(sid)
-                if row is None:
-                    state = consent or CONSENT_NOT_ASKED
-                    pk = conn.execute(students.insert().values(
-                        key=sid, name=name, created_at=now, consent=state, consent_at=now,
-                        consent_by=by)).inserted_primary_key[0]
-                    log.append(_consent_row(pk, None, state, by, now, IMPORT_NOTE))
-                    changes.added.append(sid)
-                    continue
-                values = {}
-                if row.name != name:
-                    values["name"] = name
-                    changes.renamed.append((sid, row.name, name))
-                state = consent or row.consent or CONSENT_NOT_ASKED
-                if state != row.consent:
-                    values.update(consent=state, consent_at=now, consent_by=by)
-                    log.append(_consent_row(row.id, row.consent, state, by, now, IMPORT_NOTE))
-                    changes.consent_changed.append((sid, row.consent, state))
-                if values:
-                    conn.execute(students.update().where(students.c.id == row.id).values(**values))
-            if log:
-                conn.execute(consent_changes.insert(), log)
-            for class_name, ids in class_lists.items():
-                class_id = ensure_class(conn, class_name, now)
-                conn.execute(classes.update().where(classes.c.id == class_id, classes.c.listed_at.is_(None))
-                             .values(listed_at=now))
-                pks = dict(conn.execute(sa.select(students.c.key, students.c.id)
-                                        .where(students.c.key.in_(ids))).all()) if ids else {}
-                current = dict(conn.execute(
-                    sa.select(students.c.key, students.c.id)
-                    .join(class_students, class_students.c.student_id == students.c.id)
-                    .where(class_students.c.class_id == class_id)).all())
-                joining = [sid for sid in ids if sid not in current]
-                leaving = sorted(sid for sid in current if sid not in pks)
-                if joining:
-                    conn.execute(class_students.insert(), [
-                        {"class_id": class_id, "student_id": pks[sid], "added_at": now} for sid in joining])
-                if leaving:
-                    conn.execute(class_students.delete().where(
-                        class_students.c.class_id == class_id,
-                        class_students.c.student_id.in_([current[sid] for sid in leaving])))
-                changes.joined += [(class_name, sid) for sid in joining]
-                changes.left += [(class_name, sid) for sid in leaving]
-        return changes
+            return apply_register(conn, people, class_lists, by)
 
     @clean_errors
     def register(self) -> list[tuple[str, str, str | None]]:

@@ -294,6 +294,43 @@ class Store(SchoolRegister):
             return frame(conn.execute(q), local=["taken_at", "corrected_at"])
 
     @clean_errors
+    def attendance_since(self, class_name: str, since: datetime | None = None) -> list[dict]:
+        """A class's sessions taken at or after ``since`` (naive: local time; None: all), oldest first, each with
+        every mark: JSON-ready dicts, times in UTC ISO 8601 (``Z``).
+
+        A session: ``id``, ``class``, ``subject``, ``taken_at``, ``starts_at``, ``marked_by``, ``marks``; a
+        mark: ``student_id``, ``status``, ``source``, ``automatic_status``, ``first_seen_at``, and the last
+        correction's ``corrected_by`` and ``corrected_at`` (None if never corrected).
+        """
+        def iso(moment):
+            return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
+
+        with self.engine.connect() as conn:
+            class_id = require_class(conn, class_name)
+            q = sa.select(sessions).where(sessions.c.class_id == class_id).order_by(sessions.c.taken_at, sessions.c.id)
+            if since is not None:
+                q = q.where(sessions.c.taken_at >= to_utc(since))
+            found = conn.execute(q).all()
+            last = (sa.select(corrections.c.mark_id, sa.func.max(corrections.c.id).label("id"))
+                    .group_by(corrections.c.mark_id).subquery())
+            out = []
+            for s in found:
+                rows = conn.execute(
+                    sa.select(students.c.key, marks.c.status, marks.c.source, marks.c.automatic_status,
+                              marks.c.first_seen_at, corrections.c.corrected_by, corrections.c.corrected_at)
+                    .select_from(marks.join(students, students.c.id == marks.c.student_id)
+                                 .outerjoin(last, last.c.mark_id == marks.c.id)
+                                 .outerjoin(corrections, corrections.c.id == last.c.id))
+                    .where(marks.c.session_id == s.id).order_by(students.c.key)).all()
+                out.append({"id": s.id, "class": class_name, "subject": s.subject, "taken_at": iso(s.taken_at),
+                            "starts_at": iso(s.starts_at), "marked_by": s.marked_by,
+                            "marks": [{"student_id": r.key, "status": r.status, "source": r.source,
+                                       "automatic_status": r.automatic_status, "first_seen_at": iso(r.first_seen_at),
+                                       "corrected_by": r.corrected_by, "corrected_at": iso(r.corrected_at)}
+                                      for r in rows]})
+        return out
+
+    @clean_errors
     def report(self, class_name: str, subject: str | None = None, start: date | str | None = None,
                end: date | str | None = None) -> Report:
         """Attendance of a class: per-student counts and rates, and the students-by-dates matrix.

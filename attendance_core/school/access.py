@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
 
-from .errors import AttendanceError
+from ..errors import AttendanceError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .records import Store
+    from ..records import Store
 
 ADMIN = "admin"
 TEACHER = "teacher"
@@ -244,7 +244,7 @@ class UserStore:
         self.close()
 
     def _class_of_session(self, session_id: int) -> str:
-        from .records import RecordsError
+        from ..records import RecordsError
 
         found = self.store.sessions()
         row = found[found["id"] == int(session_id)]
@@ -305,6 +305,11 @@ class UserStore:
             require_class(user, self._class_of_session(session_id))
         found = self.store.corrections(session_id)
         return found[found["class"].map(lambda c: may_see(user, c))].reset_index(drop=True)
+
+    def attendance_since(self, class_name: str, since=None) -> list[dict]:
+        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read)."""
+        require_class(self.user, class_name)
+        return self.store.attendance_since(class_name, since)
 
     def report(self, class_name: str, *args, **kwargs):
         """:meth:`Store.report` of one of the user's classes."""

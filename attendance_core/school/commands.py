@@ -1,33 +1,40 @@
 """The school's commands: ``attendance classes import``, ``consent``, ``purge`` and ``export-student``.
 
-Kept apart from :mod:`cli` (which registers them with :func:`add_school_commands`); the rules are in
-:mod:`school`.
+A front end, like :mod:`attendance_core.hub.commands`: :mod:`attendance_core.cli` registers them with
+:func:`add_school_commands`; each command only calls the rules of this package.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .results import CONSENT_GIVEN, CONSENT_STATES
+from ..results import CONSENT_GIVEN, CONSENT_STATES
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from ..config import Settings
 
 EXIT_OK = 0
 
 
 def _cmd_classes(args, settings: "Settings", out, err) -> int:
-    from .school import import_class_list
+    if (args.file is None) == (args.oneroster is None):
+        raise ValueError("give either a class-list FILE.csv or --oneroster DIR_OR_ZIP")
+    if args.oneroster is not None:
+        from .oneroster import import_oneroster
 
-    report = import_class_list(args.file, settings, by=args.by)
+        report = import_oneroster(args.oneroster, settings, by=args.by)
+    else:
+        from .classlist import import_class_list
+
+        report = import_class_list(args.file, settings, by=args.by)
     for line in report.lines():
         print(line, file=out)
     return EXIT_OK
 
 
 def _cmd_consent(args, settings: "Settings", out, err) -> int:
-    from .records import Store
-    from .school import set_consent
+    from ..records import Store
+    from .consent import set_consent
 
     if args.student is None:
         if not Store.exists(settings):
@@ -51,7 +58,7 @@ def _cmd_consent(args, settings: "Settings", out, err) -> int:
 
 
 def _cmd_purge(args, settings: "Settings", out, err) -> int:
-    from .school import purge
+    from .retention import purge
 
     report = purge(settings, args.older_than)
     for line in report.lines():
@@ -60,7 +67,7 @@ def _cmd_purge(args, settings: "Settings", out, err) -> int:
 
 
 def _cmd_export_student(args, settings: "Settings", out, err) -> int:
-    from .school import export_student
+    from .retention import export_student
 
     names = export_student(settings, args.student, args.output)
     photos = sum(n.startswith("photos/") for n in names)
@@ -72,9 +79,11 @@ def _cmd_export_student(args, settings: "Settings", out, err) -> int:
 def add_school_commands(sub, classes_sub) -> None:
     """Add the school's commands to the ``attendance`` parser's subcommands ``sub``, and ``import`` to
     the subcommands ``classes_sub`` of ``attendance classes``."""
-    q = classes_sub.add_parser("import", help="import a class-list CSV file; report unknown ids, missing photos, "
-                                              "duplicate names")
-    q.add_argument("file", type=Path, metavar="FILE.csv")
+    q = classes_sub.add_parser("import", help="import a class-list CSV file or a OneRoster bundle; report unknown "
+                                              "ids, missing photos, duplicate names")
+    q.add_argument("file", type=Path, metavar="FILE.csv", nargs="?")
+    q.add_argument("--oneroster", type=Path, metavar="DIR_OR_ZIP",
+                   help="a OneRoster 1.1 / 1.2 CSV bundle (folder or ZIP): students, classes, enrollments, teachers")
     q.add_argument("--by", help="who imports (recorded with consent; default: your login name)")
     q.add_argument("--roster", type=Path, dest="roster_dir", help="roster folder (default known_faces)")
     q.set_defaults(func=_cmd_classes)
