@@ -15,13 +15,14 @@ The pool knows nothing of widgets; the dashboard nothing of workers.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import uuid
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from distributed import WorkerPlugin
 
@@ -32,6 +33,7 @@ from .recognition import (AnalysisOptions, PhotoAnalysis, PhotoProgress, Recogni
 if TYPE_CHECKING:
     from distributed import LocalCluster
 
+    from .config import Settings
     from .encoding_cache import CachedFaces
 
 #: Names of the pool's tasks (Dask's key prefix): the scheduler's queue is counted by them.
@@ -88,28 +90,80 @@ class ModelPreload(WorkerPlugin):
         proposals.available()
 
 
-def start_pool(workers: int = 0, model: str = "hog") -> "LocalCluster":
+def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = None) -> "LocalCluster":
     """Start a pool on this machine: ``pool_size(workers)`` worker processes of one thread each, on
     127.0.0.1, no web dashboard; the models are preloaded on each. Close it with ``cluster.close()``.
 
-    A task whose worker dies is not tried on another worker (``allowed-failures`` 0): a photo that
-    kills a worker (too large for the memory) must not kill them all; the caller is told instead.
+    certificate: where to write a new private key and certificate (one PEM file, owner-only): the pool then
+    speaks TLS and answers only a client holding that file (``tls://`` address); None: plain TCP, which
+    any account of the machine can reach (tests). A task whose worker dies is not tried on another worker
+    (``allowed-failures`` 0): a photo that kills a worker (too large for the memory) must not kill them
+    all; the caller is told instead.
     """
     import dask
     from distributed import Client, LocalCluster
 
+    security = None
+    if certificate is not None:
+        from distributed.security import Security
+
+        made = Security.temporary()  # a fresh key and self-signed certificate, in memory
+        write_private(Path(certificate), made.tls_client_key + made.tls_client_cert)
+        security = client_security(Path(certificate))
     with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                           # Photos are independent and small to send: no work stealing between workers.
                           "distributed.scheduler.work-stealing": False}):
         cluster = LocalCluster(n_workers=pool_size(workers), threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                               host="127.0.0.1", dashboard_address=None, silence_logs=40, security=security,
+                               protocol="tls://" if security else None)
     try:
-        with Client(cluster, set_as_default=False) as client:
+        with Client(cluster, set_as_default=False, security=security) as client:
             client.register_plugin(ModelPreload(model))
     except BaseException:
         cluster.close()
         raise
     return cluster
+
+
+def client_security(certificate: Path):
+    """Dask's TLS settings for a pool whose key and certificate are in the PEM file ``certificate``."""
+    from distributed.security import Security
+
+    path = str(certificate)
+    return Security(tls_ca_file=path, tls_client_cert=path, tls_client_key=path, tls_scheduler_cert=path,
+                    tls_scheduler_key=path, tls_worker_cert=path, tls_worker_key=path, require_encryption=True)
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to a new file readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
+    return path
+
+
+#: The environment variables that tell a dashboard's kernel where the pool is (settings pool_address, pool_certificate).
+ADDRESS_ENV, CERTIFICATE_ENV = "ATTENDANCE_POOL_ADDRESS", "ATTENDANCE_POOL_CERTIFICATE"
+
+
+@contextlib.contextmanager
+def shared_pool(settings: "Settings", folder: Path, log: Callable[[str], None] = print) -> Iterator[dict[str, str]]:
+    """The pool ``attendance serve`` and ``attendance hub`` give their dashboards: the one the settings name
+    (``pool_address``: a district's cluster), else a new one on this machine, its certificate in the private
+    ``folder``, closed on exit. Yields the environment variables for the dashboards' kernels."""
+    if settings.pool_address:
+        log(f"recognition pool: {settings.pool_address} (from the settings)")
+        env = {ADDRESS_ENV: settings.pool_address}
+        if settings.pool_certificate:
+            env[CERTIFICATE_ENV] = str(Path(settings.pool_certificate).resolve())
+        yield env
+        return
+    cluster = start_pool(settings.pool_workers, settings.detector, Path(folder) / "pool.pem")
+    try:
+        log(f"recognition pool: {len(cluster.workers)} worker processes at {cluster.scheduler_address}")
+        yield {ADDRESS_ENV: cluster.scheduler_address, CERTIFICATE_ENV: str(Path(folder) / "pool.pem")}
+    finally:
+        cluster.close()
 
 
 def _queue_places(dask_scheduler=None, keys: Sequence[str] = ()) -> dict:
@@ -151,14 +205,16 @@ def queue_message(ahead: int, threads: int, seconds: float) -> str | None:
 
 
 class PoolRecognizer(Recognizer):
-    """Runs photo and reference-photo analysis on the pool at ``address`` (``tcp://127.0.0.1:PORT``).
+    """Runs photo and reference-photo analysis on the pool at ``address`` (``tls://127.0.0.1:PORT``; the PEM file
+    ``certificate`` holds its key and certificate).
 
     The connection is made on first use and kept. Photos are sent as bytes, in memory; nothing is written
     to disk on either side.
     """
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, certificate: str | Path | None = None):
         self.address = address
+        self.certificate = Path(certificate) if certificate else None
         self.where = f"on the pool at {address}"
         self._client = None
 
@@ -168,10 +224,14 @@ class PoolRecognizer(Recognizer):
             from distributed import Client
 
             try:
-                self._client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
+                security = client_security(self.certificate) if self.certificate else None
+                self._client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False, security=security)
             except (OSError, TimeoutError) as err:
                 raise PoolError(f"the recognition pool at {self.address} does not answer ({err}); "
                                 "is `attendance serve` (or `attendance hub`) running? Try again in a minute") from None
+            except (TypeError, ValueError):  # a tls:// pool without its certificate, or a bad one
+                raise PoolError(f"the recognition pool at {self.address} cannot be reached securely: "
+                                "set pool_certificate to the file of its key and certificate") from None
         return self._client
 
     def analyse(self, files: Sequence[PhotoFile], options: AnalysisOptions,

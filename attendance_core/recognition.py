@@ -162,5 +162,5 @@ def recognizer_for(settings: "Settings") -> Recognizer:
     if getattr(settings, "pool_address", ""):
         from .pool import PoolRecognizer
 
-        return PoolRecognizer(settings.pool_address)
+        return PoolRecognizer(settings.pool_address, settings.pool_certificate or None)
     return Recognizer()

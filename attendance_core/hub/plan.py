@@ -13,6 +13,7 @@ the teachers' servers read; the hub's state (its database of logins, the cookie 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -275,15 +276,25 @@ def hub_environment(settings: Settings) -> dict[str, str]:
 
 def run_hub(settings: Settings, plan: HubPlan, log: Callable[[str], None] = print) -> int:
     """Run JupyterHub as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
+    from ..pool import shared_pool  # here: distributed loads only in the command that starts a pool
+
     folder = Path(tempfile.mkdtemp(prefix="attendance-hub-"))  # mode 0700
     try:
-        config = write_config(plan, folder)
-        log(f"Smart Attendance hub: {plan.url}  (login: {plan.authenticator}; admins: {', '.join(plan.admins)}; "
-            "Ctrl+C stops it)")
-        for note in warnings(plan):
-            log("note: " + note)
-        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
-                                env=hub_environment(settings), cwd=state_dir(settings))
-        return wait_passing_stop_signals(proc)
+        with shared_pool(settings, folder, log) as pool_env:
+            # Every teacher's kernel sends its photos to this one pool (the models loaded once per machine).
+            plan = dataclasses.replace(plan, teacher_env={**plan.teacher_env, **pool_env})
+            return _run_jupyterhub(settings, plan, folder, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_jupyterhub(settings: Settings, plan: HubPlan, folder: Path, log: Callable[[str], None]) -> int:
+    """Write the configuration into ``folder`` and run JupyterHub until it stops."""
+    config = write_config(plan, folder)
+    log(f"Smart Attendance hub: {plan.url}  (login: {plan.authenticator}; admins: {', '.join(plan.admins)}; "
+        "Ctrl+C stops it)")
+    for note in warnings(plan):
+        log("note: " + note)
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                            env=hub_environment(settings), cwd=state_dir(settings))
+    return wait_passing_stop_signals(proc)
