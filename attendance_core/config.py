@@ -57,6 +57,7 @@ class Settings:
     # The shared recognition pool (pool.py): set by `attendance serve` / `attendance hub` for their dashboards.
     pool_address: str = ""  # empty: photos are analysed in the dashboard's own process; tcp://HOST:PORT: that pool's
     pool_certificate: str = ""  # the pool's key and certificate (PEM, owner-only) for a tls:// pool_address
+    recognition_pool: bool = True  # false: `serve` / `hub` start no pool, each dashboard analyses its own photos
     pool_workers: int = 0  # worker processes `serve` / `hub` start; 0 = one per core, within the memory
     source: str = field(default="defaults", compare=False)
 

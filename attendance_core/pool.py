@@ -150,13 +150,18 @@ ADDRESS_ENV, CERTIFICATE_ENV = "ATTENDANCE_POOL_ADDRESS", "ATTENDANCE_POOL_CERTI
 def shared_pool(settings: "Settings", folder: Path, log: Callable[[str], None] = print) -> Iterator[dict[str, str]]:
     """The pool ``attendance serve`` and ``attendance hub`` give their dashboards: the one the settings name
     (``pool_address``: a district's cluster), else a new one on this machine, its certificate in the private
-    ``folder``, closed on exit. Yields the environment variables for the dashboards' kernels."""
+    ``folder``, closed on exit (none when ``recognition_pool`` is off). Yields the environment variables for
+    the dashboards' kernels."""
     if settings.pool_address:
         log(f"recognition pool: {settings.pool_address} (from the settings)")
         env = {ADDRESS_ENV: settings.pool_address}
         if settings.pool_certificate:
             env[CERTIFICATE_ENV] = str(Path(settings.pool_certificate).resolve())
         yield env
+        return
+    if not settings.recognition_pool:
+        log("recognition pool: none (recognition_pool is off): each dashboard analyses its photos itself")
+        yield {}
         return
     cluster = start_pool(settings.pool_workers, settings.detector, Path(folder) / "pool.pem")
     try:

@@ -268,7 +268,7 @@ def load_roster(
                 continue
             faces = cache.get(digest)
             if faces is None:
-                faces = (encode or path_faces)(path)
+                faces = (encode or _reference_faces)(path)
                 cache.put(digest, faces)
             index, problem, note = _choose_face(faces)
             if index is None:
