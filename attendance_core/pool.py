@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 import time
 import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
-
-from distributed import WorkerPlugin
 
 from .images import PhotoFile
 from .recognition import (AnalysisOptions, PhotoAnalysis, PhotoProgress, RecognitionError, Recognizer, analyse_photo,
@@ -73,21 +72,36 @@ def _available_mb() -> int:
     return 10**6  # unknown: cores decide
 
 
-class ModelPreload(WorkerPlugin):
-    """Loads dlib's models (the detector ``model``, landmarks, encoder) and the proposal networks once, when
-    a worker starts (a worker restarted by its nanny gets them again)."""
+def __getattr__(name: str):
+    # ModelPreload subclasses distributed's WorkerPlugin: made on first use, so that importing this module (a
+    # dashboard kernel does) does not import distributed (0.5 s) before the page is shown.
+    if name == "ModelPreload":
+        globals()[name] = _model_preload_class()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    name = "attendance-models"
 
-    def __init__(self, model: str = "hog"):
-        self.model = model
+def _model_preload_class():
+    from distributed import WorkerPlugin
 
-    def setup(self, worker) -> None:
-        from . import proposals
-        from .faces import check_models
+    class ModelPreload(WorkerPlugin):
+        """Loads dlib's models (the detector ``model``, landmarks, encoder) and the proposal networks once, when
+        a worker starts (a worker restarted by its nanny gets them again)."""
 
-        check_models(self.model)
-        proposals.available()
+        name = "attendance-models"
+
+        def __init__(self, model: str = "hog"):
+            self.model = model
+
+        def setup(self, worker) -> None:
+            from . import proposals
+            from .faces import check_models
+
+            check_models(self.model)
+            proposals.available()
+
+    ModelPreload.__module__, ModelPreload.__qualname__ = __name__, "ModelPreload"  # pickled by reference
+    return ModelPreload
 
 
 def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = None) -> "LocalCluster":
@@ -118,7 +132,7 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
                                protocol="tls://" if security else None)
     try:
         with Client(cluster, set_as_default=False, security=security) as client:
-            client.register_plugin(ModelPreload(model))
+            client.register_plugin(__getattr__("ModelPreload")(model))
     except BaseException:
         cluster.close()
         raise
@@ -222,9 +236,25 @@ class PoolRecognizer(Recognizer):
         self.certificate = Path(certificate) if certificate else None
         self.where = f"on the pool at {address}"
         self._client = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Connect in the background now (importing distributed and the TLS handshake take about a second),
+        so that the first photo does not wait for it; a failure is reported when the pool is first used."""
+        def connect():
+            try:
+                self.client()
+            except PoolError:
+                pass
+
+        threading.Thread(target=connect, name="pool-connect", daemon=True).start()
 
     def client(self):
         """The Dask client, connected on first use; raises :class:`PoolError` when the pool does not answer."""
+        with self._lock:
+            return self._connect()
+
+    def _connect(self):
         if self._client is None:
             from distributed import Client
 

@@ -149,6 +149,9 @@ class Recognizer:
 
         return path_faces(path)
 
+    def warm_up(self) -> None:
+        """Get ready for the first photo without waiting for it (nothing to do in process: models load on first use)."""
+
     def close(self) -> None:
         """Let go of what the recognizer holds (nothing, in process)."""
 

@@ -92,6 +92,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         self._attendance: Attendance | None = None
         super().__init__(tolerance=settings.tolerance, taken_at=_now())
         self.class_name = next(iter(self.classes))  # loads the roster (see _class_changed)
+        self.recognizer.warm_up()
 
     # ----- class, roster and session -------------------------------------------------------------
 
