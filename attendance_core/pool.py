@@ -126,7 +126,9 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
         security = client_security(Path(certificate))
     with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                           # Photos are independent and small to send: no work stealing between workers.
-                          "distributed.scheduler.work-stealing": False}):
+                          "distributed.scheduler.work-stealing": False,
+                          # No web pages on the scheduler's and workers' HTTP ports (task names, metrics).
+                          "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
         cluster = LocalCluster(n_workers=pool_size(workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None, silence_logs=40, security=security,
                                protocol="tls://" if security else None)
