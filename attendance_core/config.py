@@ -54,6 +54,7 @@ class Settings:
     idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
     max_kernels: int = 10  # dashboard pages (kernels, ~200-600 MB each) open at once, all users together
     max_kernels_per_user: int = 3  # dashboard pages open at once for one login (one browser)
+    hub_trial: bool = False  # a trial `attendance hub` on one machine: SQLite records for up to 10 users
     # The shared recognition pool (pool.py): set by `attendance serve` / `attendance hub` for their dashboards.
     pool_address: str = ""  # empty: photos are analysed in the dashboard's own process; tcp://HOST:PORT: that pool's
     pool_certificate: str = ""  # the pool's key and certificate (PEM, owner-only) for a tls:// pool_address
