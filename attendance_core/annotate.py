@@ -58,11 +58,15 @@ def face_kind(student: str | None, ambiguous: bool, check: bool = False) -> str:
 
 @lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.ImageFont:
-    # matplotlib ships DejaVu Sans, so the labels look the same on every machine.
-    try:
-        import matplotlib
+    # matplotlib ships DejaVu Sans, so the labels look the same on every machine. Found, not imported: importing
+    # matplotlib cost a dashboard kernel about 20 MB for one file name.
+    import importlib.util
 
-        path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans-Bold.ttf"
+    try:
+        spec = importlib.util.find_spec("matplotlib")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("matplotlib")
+        path = f"{list(spec.submodule_search_locations)[0]}/mpl-data/fonts/ttf/DejaVuSans-Bold.ttf"
         return ImageFont.truetype(path, size)
     except (ImportError, OSError):
         return ImageFont.load_default(size=size)

@@ -54,6 +54,12 @@ class Settings:
     idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
     max_kernels: int = 10  # dashboard pages (kernels, ~200-600 MB each) open at once, all users together
     max_kernels_per_user: int = 3  # dashboard pages open at once for one login (one browser)
+    hub_trial: bool = False  # a trial `attendance hub` on one machine: SQLite records for up to 10 users
+    # The shared recognition pool (pool.py): set by `attendance serve` / `attendance hub` for their dashboards.
+    pool_address: str = ""  # empty: photos are analysed in the dashboard's own process; tcp://HOST:PORT: that pool's
+    pool_certificate: str = ""  # the pool's key and certificate (PEM, owner-only) for a tls:// pool_address
+    recognition_pool: bool = True  # false: `serve` / `hub` start no pool, each dashboard analyses its own photos
+    pool_workers: int = 0  # worker processes `serve` / `hub` start; 0 = one per core, within the memory
     source: str = field(default="defaults", compare=False)
 
     @property
@@ -136,6 +142,10 @@ def _validated(s: Settings) -> Settings:
                           f"not {s.max_kernels_per_user}")
     if not 0 <= s.late_after_minutes <= 24 * 60:
         raise ConfigError(f"late_after_minutes must be between 0 and 1440 (a day), not {s.late_after_minutes}")
+    if s.pool_address and not re.match(r"^(tcp|tls)://[^\s/]+:\d+/?$", s.pool_address):
+        raise ConfigError(f"pool_address must look like tcp://127.0.0.1:8786 (or tls://...), not {s.pool_address!r}")
+    if not 0 <= s.pool_workers <= 256:
+        raise ConfigError(f"pool_workers must be between 0 (one per core) and 256, not {s.pool_workers}")
     if s.password_hash and not s.password_hash.startswith("argon2:"):
         # A plain password here would be readable by anyone who can read the file or the environment.
         raise ConfigError("password_hash must be a hashed password starting with 'argon2:' "

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .models import ModelError, detector as _detector, model as _model
@@ -124,6 +123,8 @@ def _scaled(pixels: np.ndarray, tile: tuple[int, int, int, int], scale: float) -
     x0, y0, x1, y1 = tile
     crop = pixels[y0:y1, x0:x1]
     if scale != 1.0:
+        import cv2
+
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         crop = cv2.resize(crop, (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))),
                           interpolation=interp)
@@ -351,6 +352,8 @@ def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     height, width = image.shape[:2]
     n = _worker_count(workers)
     _model(model)  # load once, before the threads need it
+    import cv2  # here, not at import: a dashboard using the shared pool never loads OpenCV
+
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
     if not full_scan and use_proposals(width, height, model, min_face_size):
         boxes, scores = _coarse_to_fine(image, grey, min_face_size, n)
@@ -425,6 +428,8 @@ def _jittered_chips(chip: np.ndarray, count: int, rng: np.random.Generator) -> l
     """``count`` moved copies of an aligned 150x150 face chip, as dlib's jitter makes them (rotation within 3
     degrees, scale 3 %, shift 2 %, mirrored half the time), seeded: dlib's jitter draws from one process-wide
     random state, so a photo's encoding would depend on what was encoded before it."""
+    import cv2
+
     size = chip.shape[0]
     out = []
     for _ in range(count):

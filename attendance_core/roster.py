@@ -28,7 +28,7 @@ from PIL import Image
 
 from .encoding_cache import CachedFaces, EncodingCache, forget_everywhere
 from .errors import AttendanceError
-from .faces import REFERENCE_JITTERS, DetectorSettings, detect_faces, encode_faces
+from .faces import REFERENCE_JITTERS, DetectorSettings
 from .files import write_atomic
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, is_image_file, load_image
 from .results import CONSENT_GIVEN
@@ -169,10 +169,12 @@ def roster_entries(folder: Path) -> list[tuple[str, list[Path]]]:
     return sorted(entries.items(), key=lambda kv: kv[0].lower())
 
 
-def _reference_faces(path: Path) -> CachedFaces:
-    """Detect and encode the faces of one reference photo (no cache)."""
+def photo_faces(source, name: str | None = None) -> CachedFaces:
+    """Detect and encode the faces of one reference photo (a path or bytes named ``name``); no cache."""
+    from .faces import detect_faces, encode_faces
+
     try:
-        image = load_image(path)
+        image = load_image(source, name)
     except ImageError as err:
         return CachedFaces(np.zeros((0, 4), dtype=np.int64), np.zeros((0, 128)), error=err.reason)
     h, w = image.shape[:2]
@@ -189,6 +191,14 @@ def _reference_faces(path: Path) -> CachedFaces:
         boxes = detect_faces(small, "hog", 40, workers=1)
     boxes = np.round(boxes / scale).astype(np.int64)
     return CachedFaces(boxes, encode_faces(image, boxes, REFERENCE_JITTERS))
+
+
+def path_faces(path: Path) -> CachedFaces:
+    """:func:`photo_faces` of the reference photo at ``path``."""
+    return photo_faces(path)
+
+
+_reference_faces = path_faces  # the evaluation's name for it
 
 
 def _choose_face(faces: CachedFaces) -> tuple[int | None, str | None, str | None]:
@@ -222,13 +232,16 @@ def load_roster(
     cache_dir: Path | str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     students: Sequence[Enrolment] | None = None,
+    encode: Callable[[Path], CachedFaces] | None = None,
 ) -> Roster:
     """Enroll the students of a roster folder, reusing cached encodings where the photos are unchanged.
 
     cache_dir: where the encoding cache lives (None: no cache); progress(done, total, file) is
     called after each photo. students: the class's students (from its class list), in the order
     shown; default every entry of the folder, named after it. The photos of a student without
-    consent are never read. Problems (unreadable photo, no face, several faces, student without a
+    consent are never read. encode(path): the faces of a reference photo missing from the cache (default
+    :func:`path_faces`, here; a :class:`recognition.Recognizer`'s ``reference_faces`` runs it elsewhere).
+    Problems (unreadable photo, no face, several faces, student without a
     usable photo) are collected in ``Roster.problems``, never raised.
     """
     folder = Path(folder)
@@ -255,7 +268,7 @@ def load_roster(
                 continue
             faces = cache.get(digest)
             if faces is None:
-                faces = _reference_faces(path)
+                faces = (encode or _reference_faces)(path)
                 cache.put(digest, faces)
             index, problem, note = _choose_face(faces)
             if index is None:

@@ -16,13 +16,13 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face
-from .faces import DetectorSettings, detect_faces, encode_faces, release_memory
-from .images import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, load_image, photo_time,
-                     read_photo)
+from .faces import DetectorSettings
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, PhotoFile, read_photo
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
 from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, LATE, MANUAL, PRESENT, REASSIGNED, REJECTED,
                       REVIEW_DECISIONS, STATUSES, TIME_FROM_EXIF, TIME_FROM_UPLOAD, Attendance, DetectedFaces,
                       FaceResult, FaceReview, Photo, StudentResult)
+from .recognition import KEPT_IMAGE_MAX_SIDE, AnalysisOptions, PhotoAnalysis, Recognizer
 from .roster import Roster
 
 __all__ = ["ABSENT", "EXCUSED", "PRESENT", "STATUSES", "Attendance", "FaceResult", "Photo", "Progress", "Session",
@@ -33,7 +33,8 @@ DEFAULT_LATE_AFTER_MINUTES = 10.0
 #: Why a student without consent is absent until marked by hand.
 NO_CONSENT_REASON = "no consent to face recognition: mark by hand"
 
-#: progress(photo_name, stage, fraction_of_session_done); stages: loading, detecting, encoding, matching, done
+#: progress(photo_name, stage, fraction_of_session_done); stages: loading, detecting, encoding, matching, done,
+#: or, with a shared pool, a sentence saying where the photo is in the queue ("waiting: 3 photos ahead, about 20 s")
 Progress = Callable[[str, str, float], None]
 
 
@@ -48,6 +49,8 @@ class Session:
     max_pixels / max_bytes: larger photos are refused with a message (see :func:`images.load_image`).
     start: when the class began (a naive datetime is local time; None: nobody is late);
     late_after_minutes: a student first seen in a photo taken more than this after ``start`` is late.
+    recognizer: where each photo's detection and encoding run (default: here, in this process; see
+    :mod:`recognition` and :mod:`pool`).
     """
 
     def __init__(self, roster: Roster, detector: DetectorSettings = DetectorSettings(),
@@ -55,8 +58,10 @@ class Session:
                  class_name: str = "", subject: str = "", taken_at: datetime | None = None,
                  keep_images: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
                  max_bytes: int = DEFAULT_MAX_BYTES, check_band: float = DEFAULT_CHECK_BAND,
-                 start: datetime | None = None, late_after_minutes: float = DEFAULT_LATE_AFTER_MINUTES):
+                 start: datetime | None = None, late_after_minutes: float = DEFAULT_LATE_AFTER_MINUTES,
+                 recognizer: Recognizer | None = None):
         self.roster = roster
+        self.recognizer = recognizer or Recognizer()
         self.detector = detector
         self.tolerance = tolerance
         self.ambiguity_margin = ambiguity_margin
@@ -86,51 +91,61 @@ class Session:
         the dashboard only reports it). The photo's time is its EXIF DateTimeOriginal, else
         ``uploaded_at`` (default now).
         """
-        lo, hi = fraction
-
-        def report(shown: str, stage: str, f: float) -> None:
-            if progress:
-                progress(shown, stage, lo + (hi - lo) * f)
-
-        try:
-            file = read_photo(source, name, max_bytes=self.max_bytes)
-            report(file.name, "loading", 0.0)
-            image = load_image(file, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
-        except ImageError as err:
-            photo = Photo(err.file, DetectedFaces.empty(), error=str(err))
-            if keep_failed:
-                self.photos.append(photo)
-            report(err.file, "done", 1.0)
-            return photo
-        taken, time_source = photo_time(file.data), TIME_FROM_EXIF
-        if taken is None:
-            taken, time_source = _aware(uploaded_at or datetime.now(timezone.utc)), TIME_FROM_UPLOAD
-        report(file.name, "detecting", 0.1)
-        boxes = detect_faces(image, self.detector.model, self.detector.min_face_size, self.detector.workers)
-        report(file.name, "encoding", 0.7)
-        encodings = encode_faces(image, boxes, self.detector.jitters)
-        kept, kept_scale = _display_copy(image) if self.keep_images else (None, 1.0)
-        photo = Photo(file.name, DetectedFaces(boxes, encodings), (image.shape[1], image.shape[0]), file.sha256,
-                      image=kept, image_scale=kept_scale, taken_at=taken, time_source=time_source)
-        # The full-size pixels are not needed once boxes and encodings are kept: give them back now,
-        # not at the next photo (a 12 MP photo and its working copies are several hundred MB).
-        del image
-        release_memory()
-        self.photos.append(photo)
-        report(file.name, "matching", 0.95)
-        return photo
+        return self._add_files([(source, name, uploaded_at)], progress, fraction, keep_failed)[0]
 
     def add_photos(self, sources: Iterable[ImageSource | tuple[str, ImageSource]],
                    progress: Progress | None = None, keep_failed: bool = True) -> list[Photo]:
         """Add several photos (paths, :class:`images.PhotoFile`, or ``(name, bytes)`` pairs); a broken one does
-        not stop the others. Returns one :class:`Photo` per source, failed ones included."""
-        items = [(s[0], s[1]) if isinstance(s, tuple) else (None, s) for s in sources]
-        added = []
-        for k, (name, source) in enumerate(items):
-            added.append(self.add_photo(source, name, progress, (k / len(items), (k + 1) / len(items)), keep_failed))
+        not stop the others. Returns one :class:`Photo` per source, failed ones included. With a pool,
+        the photos are analysed at once, on several workers."""
+        items = [(s[1], s[0], None) if isinstance(s, tuple) else (s, None, None) for s in sources]
+        added = self._add_files(items, progress, (0.0, 1.0), keep_failed)
         if progress and added:
             progress(added[-1].name, "done", 1.0)
         return added
+
+    def _add_files(self, items, progress: Progress | None, fraction: tuple[float, float],
+                   keep_failed: bool) -> list[Photo]:
+        """Read ``(source, name, uploaded_at)`` items, have the recognizer analyse the readable ones, keep them."""
+        lo, hi = fraction
+        n = max(1, len(items))
+        order: dict[str, int] = {}
+
+        def report(shown: str, stage: str, f: float) -> None:
+            if progress:
+                progress(shown, stage, lo + (hi - lo) * (order.get(shown, 0) + f) / n)
+
+        photos: list[Photo | None] = [None] * len(items)
+        files: list[tuple[int, PhotoFile, datetime | None]] = []
+        for k, (source, name, uploaded_at) in enumerate(items):
+            try:
+                file = read_photo(source, name, max_bytes=self.max_bytes)
+            except ImageError as err:
+                photos[k] = Photo(err.file, DetectedFaces.empty(), error=str(err))
+                continue
+            order.setdefault(file.name, k)
+            files.append((k, file, uploaded_at))
+        options = AnalysisOptions.of(self.detector, self.keep_images, self.max_pixels, self.max_bytes)
+        analyses = self.recognizer.analyse([f for _, f, _ in files], options, report) if files else []
+        for (k, file, uploaded_at), analysis in zip(files, analyses):
+            photos[k] = self._photo(analysis, uploaded_at)
+        for photo in photos:
+            if keep_failed or not photo.error:
+                self.photos.append(photo)
+            report(photo.name, "done" if photo.error else "matching", 1.0 if photo.error else 0.95)
+        return photos
+
+    @staticmethod
+    def _photo(analysis: PhotoAnalysis, uploaded_at: datetime | None) -> Photo:
+        """The session's :class:`Photo` of an analysed photo; its time is EXIF's, else ``uploaded_at`` (default now)."""
+        if analysis.error:
+            return Photo(analysis.name, DetectedFaces.empty(), sha256=analysis.sha256, error=analysis.error)
+        taken, time_source = analysis.taken_at, TIME_FROM_EXIF
+        if taken is None:
+            taken, time_source = _aware(uploaded_at or datetime.now(timezone.utc)), TIME_FROM_UPLOAD
+        return Photo(analysis.name, DetectedFaces(analysis.boxes, analysis.encodings), analysis.size,
+                     analysis.sha256, image=analysis.image, image_scale=analysis.image_scale, taken_at=taken,
+                     time_source=time_source)
 
     def remove_photo(self, index: int) -> None:
         """Drop a photo, and the review decisions on its faces (later photos' decisions follow them)."""
@@ -302,19 +317,3 @@ def mark_photos(photos: Iterable[ImageSource], roster: Roster, detector: Detecto
     session = Session(roster, detector, tolerance)
     session.add_photos(photos, progress)
     return session.result()
-
-
-#: Longer side, in pixels, of the copy of a photo kept for display (``keep_images``): more than the
-#: dashboard draws (1280), so that a face crop keeps some detail, and a tenth of a 12 MP photo's memory.
-KEPT_IMAGE_MAX_SIDE = 2048
-
-
-def _display_copy(image):
-    """The copy of ``image`` kept for display and its scale (display pixels per photo pixel, <= 1)."""
-    import cv2
-
-    scale = min(1.0, KEPT_IMAGE_MAX_SIDE / float(max(image.shape[:2])))
-    if scale >= 1.0:
-        return image, 1.0
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from attendance_core import annotate
-from attendance_core import session as session_module
+from attendance_core import recognition as recognition_module
 from attendance_core.app.charts import rates_chart
 from attendance_core.app.state import AppError, DashboardState, project_settings, student_id_for
 from attendance_core.config import load_settings
@@ -31,13 +31,14 @@ def state(app_settings) -> DashboardState:
 def detections(monkeypatch) -> list[int]:
     """Counts the classroom-photo detections made by sessions (one entry per photo detected)."""
     calls: list[int] = []
-    real = session_module.detect_faces
+    real = recognition_module.analyse_photo
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session_module, "detect_faces", counting)
+    # Sessions detect and encode a photo through recognition.analyse_photo.
+    monkeypatch.setattr(recognition_module, "analyse_photo", counting)
     return calls
 
 

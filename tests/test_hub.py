@@ -76,6 +76,21 @@ def test_sqlite_records_are_refused_once_a_second_user_shares_the_hub(data_dir):
     check_shared_records(load_settings(), ["boss"])  # one user: SQLite is fine
 
 
+def test_a_trial_hub_keeps_sqlite_records_for_up_to_ten_users(data_dir, monkeypatch):
+    from attendance_core.hub.plan import TRIAL_MAX_USERS
+
+    monkeypatch.setenv("ATTENDANCE_HUB_TRIAL", "true")
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    assert run("users", "add", "ana", "--role", "teacher", stdin="teacher-A-pass-7733\n")[0] == 0
+    names = ["boss", "ana"] + [f"t{k}" for k in range(TRIAL_MAX_USERS - 2)]
+    check_shared_records(load_settings(), names)  # ten users: the trial's limit
+    with pytest.raises(HubError, match=f"A trial hub of at most {TRIAL_MAX_USERS} users.*this one has 11"):
+        check_shared_records(load_settings(), names + ["one_more"])
+    monkeypatch.delenv("ATTENDANCE_HUB_TRIAL")
+    with pytest.raises(HubError, match="hub_trial = true"):  # the refusal says how to run a trial
+        check_shared_records(load_settings(), ["boss", "ana"])
+
+
 def test_hub_needs_an_admin_first(data_dir):
     code, _, err = run("hub", "--print-config")
     assert code == 2 and "no admin yet: add one first with `attendance users add NAME --role admin`" in err

@@ -1,5 +1,6 @@
-"""benchmarks/bench_hub.py runs end to end with one teacher at a time (no timing is checked here)."""
+"""benchmarks/bench_hub.py runs end to end, before and after the pool, with one teacher (no timing is checked here)."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,11 @@ def test_hub_load_test_runs_and_prints_its_table(demo_class, browser):
     env = {**os.environ, "ATTENDANCE_TEST_POSTGRES_URL": postgres_base_url()}
     out = subprocess.run([sys.executable, str(BENCH), "--teachers", "1"], capture_output=True, text=True,
                          timeout=1200, env=env)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
-    for expected in ("upload to right result p95 (s)", "memory per teacher, median (MB)", "whole hub peak (MB)",
-                     "results right: 2/2"):
+    # Exit status 1: a result was wrong or a target was missed (this 2-core test machine may miss one).
+    assert out.returncode in (0, 1), out.stdout[-2000:] + out.stderr[-3000:]
+    for expected in ("upload to right result p95 (s)", "memory per teacher, median (MB PSS)", "whole hub peak (MB PSS)",
+                     "over a warm mark-equivalent",
+                     "results right: 6/6"):
         assert expected in out.stdout, out.stdout
+    assert re.search(r"teachers with dlib loaded: before [12], after 0", out.stdout), out.stdout
+    assert (out.returncode == 1) == (" no\n" in out.stdout), out.stdout

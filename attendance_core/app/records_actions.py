@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..school import access
 from ..records import SESSION_COLUMNS, SUMMARY_COLUMNS, DuplicateSessionError, RecordsError, Store
 from ..records.export import write_csv
 from .base import AppError
+
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
+
 
 #: Columns of the History table: the records' session columns but those the class view does not need.
 HISTORY_COLUMNS = [c for c in SESSION_COLUMNS if c not in ("class", "tolerance", "saved_at", "taken_at_utc")]
@@ -69,6 +73,8 @@ class RecordsActions:
         frame.insert(0, "taken_at", self.taken_at.isoformat(timespec="minutes"))
         frame.insert(0, "subject", self.subject.strip())
         frame.insert(0, "class", self.class_name)
+        import pandas as pd
+
         frame["distance"] = pd.to_numeric(frame["distance"]).round(4)
         buffer = io.StringIO()
         write_csv(frame, buffer)  # a subject or name starting with = is text, not a formula
@@ -83,6 +89,8 @@ class RecordsActions:
         store = self.store()
         try:
             if self.class_name not in store.classes():
+                import pandas as pd
+
                 return pd.DataFrame(columns=HISTORY_COLUMNS)
             sessions = store.sessions(class_name=self.class_name)
         except (RecordsError, SQLAlchemyError) as err:
@@ -94,6 +102,8 @@ class RecordsActions:
         store = self.store()
         try:
             if self.class_name not in store.classes():
+                import pandas as pd
+
                 return pd.DataFrame(columns=SUMMARY_COLUMNS)
             return store.report(self.class_name).summary
         except (RecordsError, SQLAlchemyError) as err:

@@ -27,6 +27,7 @@ from ..faces import DetectorSettings
 from ..files import save_upload
 from ..images import ImageError, PhotoFile, read_photo, safe_file_name
 from ..records import RecordsError
+from ..recognition import RecognitionError, Recognizer, recognizer_for
 from ..results import REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance, shown_names
 from ..roster import Roster
 from ..school import class_roster
@@ -48,7 +49,8 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
 
     settings: the settings in force (default: :func:`project_settings`); classes: class name ->
     roster folder (default: :func:`default_classes`); store: a records store (default: opened from
-    the settings on first use); demo_photo: the photo of "Try the demo photo".
+    the settings on first use); demo_photo: the photo of "Try the demo photo"; recognizer: where photos
+    are analysed (default from the settings: the shared pool at ``pool_address``, else this process).
     """
 
     class_name = Unicode("")
@@ -66,9 +68,11 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
     history_version = Int(0)
 
     def __init__(self, settings: Settings | None = None, classes: dict[str, Path] | None = None,
-                 store=None, demo_photo: Path | None = None, user: str | None = None):
+                 store=None, demo_photo: Path | None = None, user: str | None = None,
+                 recognizer: Recognizer | None = None):
         settings = settings or project_settings()
         self.settings = settings
+        self.recognizer = recognizer or recognizer_for(settings)
         self.user = access.hub_user() if user is None else access.normalize_user(user)
         self._store = access.open_store(store, self.user) if store is not None else None
         self.classes = {name: Path(folder) for name, folder in (classes or default_classes(settings)).items()}
@@ -89,6 +93,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         self._attendance: Attendance | None = None
         super().__init__(tolerance=settings.tolerance, taken_at=_now())
         self.class_name = next(iter(self.classes))  # loads the roster (see _class_changed)
+        self.recognizer.warm_up()
 
     # ----- class, roster and session -------------------------------------------------------------
 
@@ -113,13 +118,16 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         try:
             # The class's list and consent from the records (school.class_roster): the same rules as the CLI.
             roster = class_roster(self.settings.replace(roster_dir=self.roster_folder), self.class_name,
-                                  self.detector, progress, store=self.records_store())
+                                  self.detector, progress, store=self.records_store(),
+                                  encode=self.recognizer.reference_faces)
         except (RecordsError, SQLAlchemyError) as err:
             self.roster, self.roster_error = None, f"The class's students cannot be read from the records: {err}"
         except FileNotFoundError:
             self.roster, self.roster_error = None, (
                 f"The roster folder {self.roster_folder} does not exist. Create it with one photo per student "
                 "(Name_Surname.jpg), or run `attendance samples` for the demo class.")
+        except RecognitionError as err:  # e.g. the recognition pool could not encode a new reference photo
+            self.roster, self.roster_error = None, sentence(str(err), capital=True)
         else:
             self.roster, self.roster_error = roster, None
             if self.session is not None:
@@ -137,7 +145,8 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
             self.session = Session(self.roster, self.detector, self.tolerance, self.settings.ambiguity_margin,
                                    keep_images=True, max_pixels=self.settings.max_pixels,
                                    max_bytes=self.settings.max_upload_mb * 2**20, check_band=self.settings.check_band,
-                                   start=self._start(), late_after_minutes=self.settings.late_after_minutes)
+                                   start=self._start(), late_after_minutes=self.settings.late_after_minutes,
+                                   recognizer=self.recognizer)
         self._changed()
 
     def _start(self) -> datetime | None:

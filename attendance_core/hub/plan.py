@@ -13,6 +13,7 @@ the teachers' servers read; the hub's state (its database of logins, the cookie 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -60,16 +61,26 @@ def is_sqlite(settings: Settings) -> bool:
     return sa.make_url(settings.resolved_database_url()).get_backend_name() == "sqlite"
 
 
+#: Users (admins included) a trial hub (setting ``hub_trial``) may have with its records in an SQLite file.
+TRIAL_MAX_USERS = 10
+
+
 def check_shared_records(settings: Settings, users: list[str]) -> None:
-    """Refuse SQLite records once several users share the hub (raises :class:`HubError` saying why)."""
-    if len(users) > 1 and is_sqlite(settings):
-        raise HubError(
-            f"the records are in an SQLite file ({settings.resolved_database_url()}) and {len(users)} users share "
-            f"this hub ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''}). Every teacher has their own "
-            "server process writing to the records: an SQLite file lets only one write at a time (a school's "
-            "8 o'clock rush queues behind it), cannot be shared by servers on several machines (Kubernetes), "
-            "and is unsafe on network storage. Set database_url to a PostgreSQL database "
-            "(e.g. postgresql+psycopg://attendance@dbhost/attendance) in attendance.toml or ATTENDANCE_DATABASE_URL.")
+    """Refuse SQLite records once several users share the hub (raises :class:`HubError` saying why), unless
+    the hub is a trial (``hub_trial``) of at most :data:`TRIAL_MAX_USERS` users on one machine."""
+    if len(users) <= 1 or not is_sqlite(settings):
+        return
+    if settings.hub_trial and len(users) <= TRIAL_MAX_USERS:
+        return
+    trial = (f"A trial hub of at most {TRIAL_MAX_USERS} users on this one machine may keep the SQLite file "
+             "(hub_trial = true)" + (f"; this one has {len(users)}" if settings.hub_trial else "") + ". ")
+    raise HubError(
+        f"the records are in an SQLite file ({settings.resolved_database_url()}) and {len(users)} users share "
+        f"this hub ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''}). Every teacher has their own "
+        "server process writing to the records: an SQLite file lets only one write at a time (a school's "
+        "8 o'clock rush queues behind it), cannot be shared by servers on several machines (Kubernetes), "
+        "and is unsafe on network storage. " + trial + "For a school, set database_url to a PostgreSQL database "
+        "(e.g. postgresql+psycopg://attendance@dbhost/attendance) in attendance.toml or ATTENDANCE_DATABASE_URL.")
 
 
 def open_directory(settings: Settings) -> tuple[Store, access.Directory]:
@@ -287,15 +298,25 @@ def hub_environment(settings: Settings) -> dict[str, str]:
 
 def run_hub(settings: Settings, plan: HubPlan, log: Callable[[str], None] = print) -> int:
     """Run JupyterHub as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
+    from ..pool import shared_pool  # here: distributed loads only in the command that starts a pool
+
     folder = Path(tempfile.mkdtemp(prefix="attendance-hub-"))  # mode 0700
     try:
-        config = write_config(plan, folder)
-        log(f"Smart Attendance hub: {plan.url}  (login: {plan.authenticator}; admins: {', '.join(plan.admins)}; "
-            "Ctrl+C stops it)")
-        for note in warnings(plan):
-            log("note: " + note)
-        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
-                                env=hub_environment(settings), cwd=state_dir(settings))
-        return wait_passing_stop_signals(proc)
+        with shared_pool(settings, folder, log) as pool_env:
+            # Every teacher's kernel sends its photos to this one pool (the models loaded once per machine).
+            plan = dataclasses.replace(plan, teacher_env={**plan.teacher_env, **pool_env})
+            return _run_jupyterhub(settings, plan, folder, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_jupyterhub(settings: Settings, plan: HubPlan, folder: Path, log: Callable[[str], None]) -> int:
+    """Write the configuration into ``folder`` and run JupyterHub until it stops."""
+    config = write_config(plan, folder)
+    log(f"Smart Attendance hub: {plan.url}  (login: {plan.authenticator}; admins: {', '.join(plan.admins)}; "
+        "Ctrl+C stops it)")
+    for note in warnings(plan):
+        log("note: " + note)
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                            env=hub_environment(settings), cwd=state_dir(settings))
+    return wait_passing_stop_signals(proc)

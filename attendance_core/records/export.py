@@ -8,9 +8,10 @@ it does not turn it into a formula either.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
 
 #: First characters that make a spreadsheet program read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -25,6 +26,8 @@ def spreadsheet_text(value: Any) -> Any:
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names cannot be read as formulas (see :func:`spreadsheet_text`)."""
+    import pandas as pd
+
     safe = frame.copy()
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
@@ -42,6 +45,8 @@ def write_csv(frame: pd.DataFrame, path_or_buffer) -> None:
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path) -> None:
     """Write each frame as a sheet of an .xlsx workbook (no index); text stays text, never a formula."""
+    import pandas as pd
+
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)

@@ -5,9 +5,8 @@ read from the queries, never typed twice.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
 import sqlalchemy as sa
 
 from ..results import STATUSES
@@ -15,12 +14,17 @@ from .errors import RecordsError
 from .schema import class_students, classes, corrections, marks, session_photos, sessions, students
 from .times import to_local
 
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
+
 
 def frame(result: sa.CursorResult, local: Iterable[str] = (), utc: Iterable[str] = ()) -> pd.DataFrame:
     """The rows of ``result`` as a DataFrame named by the query's column labels.
 
     local: stored UTC times shown as local wall-clock times; utc: the same, kept in UTC (tz-aware).
     """
+    import pandas as pd
+
     df = pd.DataFrame(result.all(), columns=list(result.keys()))
     for col in local:
         moments = [None if pd.isna(v) else to_local(pd.Timestamp(v).to_pydatetime()) for v in df[col]]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from ..results import CONSENT_NOT_ASKED, CONSENT_REFUSED, CONSENT_STATES
@@ -23,6 +23,10 @@ from .saving import insert_ignore
 from .schema import (check_text, class_students, classes, consent_changes, corrections, marks, session_photos,
                      sessions, students)
 from .times import current_user, to_utc, utcnow
+
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
+
 
 IMPORT_NOTE = "class list import"
 

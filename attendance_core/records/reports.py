@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from ..results import ABSENT, ATTENDED, STATUSES
@@ -12,6 +12,15 @@ from .export import write_csv, write_xlsx
 from .queries import frame, require_class
 from .schema import class_students, marks, sessions, students
 from .times import day_start_utc
+
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
+
+
+def _pandas():
+    import pandas
+
+    return pandas
 
 #: Columns of :attr:`Report.summary`: the matrix's first two, a count per status, then these two.
 SUMMARY_COLUMNS = ["student_id", "name", *STATUSES, "sessions", "rate"]
@@ -36,7 +45,7 @@ class Report:
     end: date | None
     summary: pd.DataFrame
     matrix: pd.DataFrame
-    sessions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sessions: pd.DataFrame = field(default_factory=lambda: _pandas().DataFrame())
 
     def table(self) -> pd.DataFrame:
         """Summary and matrix side by side: the table written by ``to_csv`` and the first sheet of ``to_excel``."""
@@ -82,6 +91,8 @@ def build_report(conn: sa.Connection, class_name: str, subject: str | None = Non
     order = sorted(people, key=lambda k: (people[k].lower(), k))
     statuses = (marked.pivot(index="student_id", columns="session_id", values="status")
                 .reindex(index=order, columns=ids))
+    import pandas as pd
+
     names = pd.DataFrame({"student_id": order, "name": [people[k] for k in order]})
     matrix = pd.concat([names, statuses.rename(columns=column).reset_index(drop=True)], axis=1)
     summary = names.copy()

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc
 
@@ -23,7 +22,9 @@ from .reports import Report, build_report
 from .schema import check_text, class_students, classes, corrections, marks, session_photos, sessions, students
 from .times import current_user, to_utc, utcnow
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads when a table is made, not with the records (a dashboard's first page needs none)
+    import pandas as pd
+
     from ..config import Settings
 
 #: Shown instead of the name of a forgotten student whose marks were kept.

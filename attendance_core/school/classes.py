@@ -9,6 +9,7 @@ from ..roster import Enrolment, Roster, display_name, load_roster, roster_entrie
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..encoding_cache import CachedFaces
     from ..faces import DetectorSettings
     from ..records import Store
 
@@ -55,12 +56,14 @@ def school_classes(settings: "Settings", listed: list[str] | None = None) -> dic
 
 
 def class_roster(settings: "Settings", class_name: str | None = None, detector: "DetectorSettings | None" = None,
-                 progress: Callable[[int, int, str], None] | None = None, store: "Store | None" = None) -> Roster:
+                 progress: Callable[[int, int, str], None] | None = None, store: "Store | None" = None,
+                 encode: "Callable[[Path], CachedFaces] | None" = None) -> Roster:
     """The roster of ``class_name``: its imported class list, else its folder in ``classes_dir``, else
     the whole roster folder (one-class school); see :func:`school_classes`.
 
     Names and consent come from the records when they hold them; without a records database this
     is :func:`roster.load_roster` of the folder. Raises FileNotFoundError without a roster folder.
+    encode: how a reference photo missing from the cache is encoded (see :func:`roster.load_roster`).
     """
     from ..faces import DetectorSettings
 
@@ -78,7 +81,7 @@ def class_roster(settings: "Settings", class_name: str | None = None, detector: 
     if opened is None:
         if class_name and settings.classes_dir:
             folder = school_classes(settings, listed=[]).get(class_name, folder)
-        return load_roster(folder, detector, settings.cache_dir, progress)
+        return load_roster(folder, detector, settings.cache_dir, progress, encode=encode)
     try:
         listed = opened.class_list(class_name) if class_name else None
         if listed is not None:
@@ -92,5 +95,5 @@ def class_roster(settings: "Settings", class_name: str | None = None, detector: 
     finally:
         if store is None:
             opened.close()
-    return load_roster(folder, detector, settings.cache_dir, progress, students=students)
+    return load_roster(folder, detector, settings.cache_dir, progress, students=students, encode=encode)
 

@@ -287,22 +287,32 @@ def serve(settings: Settings, plan: ServerPlan, log: Callable[[str], None] = pri
     """Run Voilà as planned until it stops (Ctrl+C or SIGTERM); returns its exit code."""
     for stale in remove_stale_config_dirs():
         log(f"removed {stale}, left by a server that did not stop cleanly")
+    from ..pool import shared_pool  # here: distributed loads only in the command that starts a pool
+
     config_dir = Path(tempfile.mkdtemp(prefix=f"{CONFIG_DIR_PREFIX}{os.getpid()}-"))  # mode 0700, empty
     try:
-        env = server_environment(settings, config_dir)
-        env[PARENT_ENV] = str(os.getpid())
-        log(f"Smart Attendance dashboard: {plan.url}  (login: {plan.login}; Ctrl+C stops it)")
-        if plan.login == "none":
-            log("warning: no login is configured; anyone who can use this computer can open the dashboard.")
-        elif not is_loopback(plan.ip):
-            log("note: this is plain HTTP; on a network, put it behind an HTTPS reverse proxy (see README).")
-        proc = subprocess.Popen(voila_command(plan, config_dir), env=env, cwd=plan.notebook.parent,
-                                stdin=subprocess.PIPE)
-        try:
-            proc.stdin.write(json.dumps(plan.voila_config).encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # Voilà exited at once; its exit code says so below
-        return wait_passing_stop_signals(proc)
+        with shared_pool(settings, config_dir, log) as pool_env:
+            return _serve_voila(settings, plan, config_dir, pool_env, log)
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
+
+
+def _serve_voila(settings: Settings, plan: ServerPlan, config_dir: Path, pool_env: dict[str, str],
+                 log: Callable[[str], None]) -> int:
+    """Run Voilà, its kernels told where the recognition pool is (``pool_env``), until it stops."""
+    env = server_environment(settings, config_dir)
+    env.update(pool_env)
+    env[PARENT_ENV] = str(os.getpid())
+    log(f"Smart Attendance dashboard: {plan.url}  (login: {plan.login}; Ctrl+C stops it)")
+    if plan.login == "none":
+        log("warning: no login is configured; anyone who can use this computer can open the dashboard.")
+    elif not is_loopback(plan.ip):
+        log("note: this is plain HTTP; on a network, put it behind an HTTPS reverse proxy (see README).")
+    proc = subprocess.Popen(voila_command(plan, config_dir), env=env, cwd=plan.notebook.parent,
+                            stdin=subprocess.PIPE)
+    try:
+        proc.stdin.write(json.dumps(plan.voila_config).encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # Voilà exited at once; its exit code says so below
+    return wait_passing_stop_signals(proc)
