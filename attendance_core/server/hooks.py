@@ -122,6 +122,10 @@ class Guard:
         self.connections[kernel_id] = max(0, self.connections[kernel_id] - 1)
         self.last_closed[kernel_id] = time.time()
 
+    def connected(self, kernel_id: str) -> int:
+        """How many pages have ``kernel_id``'s websocket open now."""
+        return self.connections.get(kernel_id, 0)
+
     def sweep(self) -> None:
         """Every second: stop with the parent; shut down the kernels whose page is gone."""
         if self.parent and os.getppid() != self.parent:
@@ -130,12 +134,12 @@ class Guard:
             return
         live = list(self.kernels.list_kernel_ids())
         self.quota.keep_only(live)
-        for gone in set(self.connections) - set(live):
+        for gone in (set(self.connections) | set(self.last_closed)) - set(live):
             self.connections.pop(gone, None)
             self.last_closed.pop(gone, None)
         now = time.time()
         for kernel_id in live:
-            if kernel_id in self.closing or self.connections.get(kernel_id):
+            if kernel_id in self.closing or self.connected(kernel_id):
                 continue
             try:
                 kernel = self.kernels.get_kernel(kernel_id)
