@@ -108,7 +108,7 @@ def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, t
     assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler", "attendance-api"]  # + the SIS API
     assert "--timeout=3600" in config["JupyterHub"]["services"][0]["command"]
     server = config["teacher_server"]
-    assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"voila"}
+    assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"attendance_core.hub.teacher_pages"}
     assert server["ServerApp"]["terminals_enabled"] is False
     assert server["ServerApp"]["authorizer_class"].endswith("DashboardAuthorizer")
     assert "execute_request" not in server["MappingKernelManager"]["allowed_message_types"]

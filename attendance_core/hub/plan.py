@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from ..school import access
 from ..config import ConfigError, Settings
 from ..records import Store
-from ..server import DASHBOARD_NOTEBOOK, is_loopback
+from ..server import DASHBOARD_NOTEBOOK, TEMPLATES, is_loopback
 from ..server.foreground import wait_passing_stop_signals
 from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
@@ -222,6 +222,8 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         "ATTENDANCE_ROSTER_DIR": str(settings.roster_dir.resolve()),
         "ATTENDANCE_DATA_DIR": str(settings.data_dir.resolve()),
         "ATTENDANCE_DATABASE_URL": settings.resolved_database_url(),
+        "JUPYTER_PATH": str(TEMPLATES),  # the dashboard's Voilà template
+        "ATTENDANCE_MAX_KERNELS_PER_USER": str(settings.max_kernels_per_user),  # read by teacher_pages
     }
     if settings.classes_dir:
         teacher_env["ATTENDANCE_CLASSES_DIR"] = str(Path(settings.classes_dir).resolve())

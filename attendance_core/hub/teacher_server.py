@@ -3,8 +3,11 @@
 JupyterHub starts one server per signed-in teacher (``jupyterhub-singleuser``, Jupyter Server with the
 hub's login). This module makes that server a dashboard only:
 
-- Voilà is the only extension loaded (no JupyterLab, no terminals, no notebook editor), and it serves
-  one notebook (a private copy of the dashboard); the server's default page is the dashboard;
+- Voilà is the only extension loaded (no JupyterLab, no terminals, no notebook editor), through
+  :mod:`.teacher_pages`, with the limits of ``attendance serve`` (template and theme fixed, a kernel cap,
+  kernels of closed or never-opened pages shut down); it serves one notebook (a private copy of the
+  dashboard) with the project's template, every asset from the server itself (no CDN); the server's
+  default page is the dashboard;
 - :class:`.authorizer.DashboardAuthorizer` refuses every Jupyter REST API but reading one's own kernels and
   connecting to their websocket: no contents (files), no new kernels, no sessions, no terminals,
   no nbconvert, no server shutdown;
@@ -33,14 +36,15 @@ def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
 
     root_dir: the folder holding the dashboard notebook, and nothing else.
     """
-    from ..server import websocket_limit
+    from ..server import TEMPLATE, websocket_limit
 
     idle_seconds = round(settings.idle_kernel_minutes * 60)
     return {
         "ServerApp": {
             # Only Voilà (the hub's own extension is added by jupyterhub-singleuser itself).
-            "jpserver_extensions": {"voila": True, "jupyterlab": False, "jupyter_lsp": False, "notebook": False,
-                                    "notebook_shim": False, "nbclassic": False, "jupyter_server_terminals": False},
+            "jpserver_extensions": {"attendance_core.hub.teacher_pages": True, "voila": False, "jupyterlab": False,
+                                    "jupyter_lsp": False, "notebook": False, "notebook_shim": False,
+                                    "nbclassic": False, "jupyter_server_terminals": False},
             "terminals_enabled": False,
             # Root only in throw-away machines (CI); a school runs the hub under an account of its own.
             "allow_root": os.geteuid() == 0,
@@ -57,6 +61,9 @@ def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
             "strip_sources": True,
             "file_allowlist": [],
             "preheat_kernel": False,
+            "template": TEMPLATE,  # found through JUPYTER_PATH (plan.teacher_env): no asset from another site
+            "allow_template_override": "NO",
+            "allow_theme_override": "NO",
         },
         "KernelManager": {"transport": "ipc"},
         "MappingKernelManager": {

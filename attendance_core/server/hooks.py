@@ -122,6 +122,10 @@ class Guard:
         self.connections[kernel_id] = max(0, self.connections[kernel_id] - 1)
         self.last_closed[kernel_id] = time.time()
 
+    def connected(self, kernel_id: str) -> int:
+        """How many pages have ``kernel_id``'s websocket open now."""
+        return self.connections.get(kernel_id, 0)
+
     def sweep(self) -> None:
         """Every second: stop with the parent; shut down the kernels whose page is gone."""
         if self.parent and os.getppid() != self.parent:
@@ -130,12 +134,12 @@ class Guard:
             return
         live = list(self.kernels.list_kernel_ids())
         self.quota.keep_only(live)
-        for gone in set(self.connections) - set(live):
+        for gone in (set(self.connections) | set(self.last_closed)) - set(live):
             self.connections.pop(gone, None)
             self.last_closed.pop(gone, None)
         now = time.time()
         for kernel_id in live:
-            if kernel_id in self.closing or self.connections.get(kernel_id):
+            if kernel_id in self.closing or self.connected(kernel_id):
                 continue
             try:
                 kernel = self.kernels.get_kernel(kernel_id)
@@ -192,6 +196,11 @@ class DashboardPageHandler(TornadoVoilaHandler):
             return manager
         return _BindOnStart(manager, self.settings["attendance"].quota, self._reservation)
 
+    def starts_kernel(self, path: str | None) -> bool:
+        """Whether this request renders the dashboard (and so starts a kernel): ``attendance serve`` serves one
+        notebook at its root, and Voilà redirects any other path to /voila/files/ without a kernel."""
+        return not path
+
     def _refuse(self, status: int, title: str, text: str, retry_after: int | None = None) -> None:
         self.set_status(status)
         if retry_after:
@@ -206,7 +215,7 @@ class DashboardPageHandler(TornadoVoilaHandler):
         if overrides:
             return self._refuse(400, "Not available", f"This server shows the dashboard with its own template "
                                 f"and theme: remove ?{overrides[0]}= from the address.")
-        if path:  # Voilà redirects other paths to /voila/files/: no kernel
+        if not self.starts_kernel(path):
             return await super().get(path)
         user = self.current_user.username
         guard.quota.keep_only(self.kernel_manager.list_kernel_ids())  # kernels shut down since the last sweep

@@ -1,0 +1,80 @@
+"""The dashboard pages of a teacher's server on the hub, with the limits ``attendance serve`` has.
+
+A Jupyter Server extension, loaded instead of Voilà's own (``teacher_server.server_config``): it loads
+Voilà's extension with the served dashboard's page and shutdown handlers (:mod:`..server.hooks`), so that
+a teacher's server, like ``attendance serve``:
+
+- refuses ``?template=`` and ``?theme=`` at once (400), before any kernel starts;
+- opens at most ``max_kernels_per_user`` dashboards at once (a teacher's server is theirs alone), and
+  answers more with a page saying so (503);
+- shuts down a kernel whose page closed (after seconds) or never connected (after two idle minutes), by
+  the websocket connections jupyter_server counts for each kernel.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from ..config import load_settings
+from ..server.hooks import DashboardPageHandler, Guard, OwnKernelShutdownHandler
+
+
+@dataclass
+class TeacherLimits:
+    """What :class:`..server.hooks.Guard` asks of its server, for a teacher's Jupyter Server."""
+
+    kernel_manager: Any
+    log: Any
+    max_kernels_per_user: int
+    closed_page_seconds: float = 10.0
+    unopened_page_seconds: float = 120.0
+
+    @property
+    def max_kernels(self) -> int:
+        return self.max_kernels_per_user  # one teacher per server
+
+
+class ServerGuard(Guard):
+    """:class:`..server.hooks.Guard` for a Jupyter Server: the pages' websockets are jupyter_server's own,
+    counted by its kernel manager; a page is closed when its kernel's count falls to 0."""
+
+    def __init__(self, limits: TeacherLimits):
+        super().__init__(limits, parent=0)  # type: ignore[arg-type]
+        self._had_page: set[str] = set()
+
+    def connected(self, kernel_id: str) -> int:
+        count = getattr(self.kernels, "_kernel_connections", {}).get(kernel_id, 0)
+        if count:
+            self._had_page.add(kernel_id)
+        elif kernel_id in self._had_page:
+            self._had_page.discard(kernel_id)
+            self.last_closed[kernel_id] = time.time()
+        return count
+
+
+class TeacherPageHandler(DashboardPageHandler):
+    """The dashboard page of a teacher's server: Voilà's extension mode names the notebook in the path
+    (``/voila/render/attendance_dashboard.ipynb``), so every render is a page with a kernel."""
+
+    def starts_kernel(self, path: str | None) -> bool:
+        return True
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "attendance_core.hub.teacher_pages"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    from tornado.ioloop import PeriodicCallback
+    import voila.server_extension as voila_extension
+
+    settings = load_settings()
+    guard = ServerGuard(TeacherLimits(server_app.kernel_manager, server_app.log, settings.max_kernels_per_user))
+    server_app.web_app.settings["attendance"] = guard
+    with mock.patch.object(voila_extension, "TornadoVoilaHandler", TeacherPageHandler), \
+            mock.patch.object(voila_extension, "VoilaShutdownKernelHandler", OwnKernelShutdownHandler):
+        voila_extension._load_jupyter_server_extension(server_app)
+    PeriodicCallback(guard.sweep, 1000).start()
+    server_app.log.info("Dashboard pages: at most %d open, ?template= and ?theme= refused", settings.max_kernels_per_user)

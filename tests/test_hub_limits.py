@@ -1,0 +1,97 @@
+"""A teacher's server on the hub holds as `attendance serve` does (issue 21, A-C).
+
+- A: the dashboard loads nothing from another site (Font Awesome and the rest come from the hub);
+- B: `?template=` and `?theme=` are refused (400) before any kernel starts, `../../` included;
+- C: 20 plain GETs of the dashboard leave at most `max_kernels_per_user` kernels, the rest get a page
+  saying so (503), and kernels whose page never connected are shut down after two idle minutes.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hub_helpers import PASSWORDS, START_TIMEOUT, add_school_users, hub_login, lay_out_school, postgres_schema, \
+    school_env, start_hub, stop_hub
+
+TIMEOUT_MS = START_TIMEOUT * 1000
+DASHBOARD = "/voila/render/attendance_dashboard.ipynb"
+MAX_KERNELS_PER_USER = 2
+
+
+@pytest.fixture(scope="module")
+def school(demo_class, demo_encoding_cache, tmp_path_factory):
+    root = lay_out_school(tmp_path_factory.mktemp("hub-limits"), demo_encoding_cache)
+    with postgres_schema() as database_url:
+        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER))
+        add_school_users(env)
+        hub = start_hub(root, env)
+        try:
+            yield hub
+        finally:
+            stop_hub(hub)
+
+
+def signed_in(school, name):
+    """A requests session signed in as ``name``, once their server answers (it may still be starting)."""
+    session, _ = hub_login(school, name, PASSWORDS[name], follow=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while session.get(f"{school.url}/user/{name}/api/kernels", timeout=60).status_code != 200:
+        assert time.monotonic() < deadline, f"{name}'s server did not start"
+        time.sleep(1)
+    return session
+
+
+def kernels(session, school, name) -> list[dict]:
+    response = session.get(f"{school.url}/user/{name}/api/kernels", timeout=60)
+    assert response.status_code == 200, response.text[:300]
+    return response.json()
+
+
+def test_template_and_theme_overrides_are_refused_before_a_kernel_starts(school):
+    session = signed_in(school, "ben")
+    before = len(kernels(session, school, "ben"))
+    for query in ("template=../../", "template=lab", "template=classic", "theme=dark"):
+        response = session.get(f"{school.url}/user/ben{DASHBOARD}?{query}", timeout=START_TIMEOUT)
+        assert response.status_code == 400, (query, response.status_code)
+        assert "own template" in response.text and "Traceback" not in response.text
+    assert len(kernels(session, school, "ben")) == before
+
+
+def test_plain_gets_leave_at_most_the_cap_of_kernels_and_unopened_ones_are_shut_down(school):
+    session = signed_in(school, "ana")
+    codes = [session.get(f"{school.url}/user/ana{DASHBOARD}", timeout=START_TIMEOUT).status_code for _ in range(20)]
+    assert codes.count(200) <= MAX_KERNELS_PER_USER and codes.count(503) >= 20 - MAX_KERNELS_PER_USER, codes
+    assert 1 <= len(kernels(session, school, "ana")) <= MAX_KERNELS_PER_USER
+    refused = session.get(f"{school.url}/user/ana{DASHBOARD}", timeout=START_TIMEOUT)
+    assert refused.status_code == 503 and "already open" in refused.text
+    # No page ever connected to these kernels: they go after two idle minutes (plus the sweep's second).
+    deadline = time.monotonic() + 200
+    while kernels(session, school, "ana") and time.monotonic() < deadline:
+        time.sleep(5)
+    assert kernels(session, school, "ana") == []
+    assert "its page was never opened" in school.log.read_text(errors="replace")
+    assert session.get(f"{school.url}/user/ana{DASHBOARD}", timeout=START_TIMEOUT).status_code == 200
+
+
+def test_every_request_of_a_teachers_dashboard_goes_to_the_hub_itself(browser, school):
+    """No CDN under the hub either: the page, its scripts, styles and the icon font come from the hub."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(school.url + "/hub/login", timeout=TIMEOUT_MS)
+        page.fill("#username_input", "ben")
+        page.fill("#password_input", PASSWORDS["ben"])
+        page.click("#login_submit", no_wait_after=True)
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=TIMEOUT_MS)
+        icon_font = page.evaluate("() => getComputedStyle(document.querySelector('.widget-button i.fa')).fontFamily")
+    finally:
+        context.close()
+    foreign = sorted({url for url in requested if not url.startswith((school.url + "/", "data:", "blob:"))})
+    assert foreign == [], f"requests to other hosts: {foreign}"
+    assert any("/user/ben/voila/" in url for url in requested), requested
+    assert "Font Awesome" in icon_font and any(url.endswith((".woff", ".woff2", ".ttf")) for url in requested)
