@@ -49,7 +49,7 @@ def test_bad_rows_are_skipped_with_their_line_numbers_and_the_rest_is_kept(tmp_p
     assert reasons[0] == "no student id" and "letters and digits" in reasons[1]
     assert reasons[2] == "no name" and reasons[3] == "no class"
     assert "consent must be one of" in reasons[4] and cl.students["S4"].consent is None
-    assert "photo missing.jpg not found" in reasons[5]
+    assert "photo 'missing.jpg' not found" in reasons[5]
     assert "'Fay Moss-Smith' here but 'Fay Moss' on line 8" in reasons[6] and cl.students["S6"].name == "Fay Moss"
 
 
@@ -58,6 +58,48 @@ def test_photo_paths_are_relative_to_the_csv_file(tmp_path):
     (tmp_path / "photos" / "s1.jpg").write_bytes(b"jpeg")
     cl = read_class_list(write(tmp_path, "student_id,name,class,photo\nS1,Ada Lovelace,7A,photos/s1.jpg\n"))
     assert cl.students["S1"].photo == (tmp_path / "photos" / "s1.jpg").resolve()
+
+
+def test_a_row_with_more_cells_than_the_header_is_skipped_not_shifted(tmp_path):
+    """An unquoted formula with a comma inside splits into two cells: the row must not be read shifted."""
+    path = write(tmp_path, 'student_id,name,class\nS1,=HYPERLINK("http://x","y"),7A\nS2,Alan Turing,7A\n'
+                           'S3,"Hopper, Grace",7A\n')
+    cl = read_class_list(path)
+    assert sorted(cl.students) == ["S2", "S3"] and cl.classes == {"7A": ["S2", "S3"]}
+    assert cl.students["S3"].name == "Hopper, Grace"  # quoted: one cell
+    [problem] = cl.problems
+    assert problem.line == 2 and "4 cells but the header names 3 columns" in problem.reason
+    assert "double quotes" in problem.reason
+
+
+@pytest.mark.parametrize("row", ['S1,=1+2,7A', 'S1,Ada Lovelace,+7A', 'S1,@SUM(A1),7A', 'S1,Ada,-cmd|x'])
+def test_formula_like_names_and_classes_are_skipped(tmp_path, row):
+    cl = read_class_list(write(tmp_path, f"student_id,name,class\n{row}\nS2,Alan Turing,7A\n"))
+    assert sorted(cl.students) == ["S2"]
+    [problem] = cl.problems
+    assert problem.line == 2 and "starts like a spreadsheet formula" in problem.reason
+
+
+def test_photo_cells_reach_nothing_outside_the_class_lists_folder(tmp_path):
+    sis = tmp_path / "sis"
+    (sis / "photos").mkdir(parents=True)
+    (sis / "photos" / "s1.jpg").write_bytes(b"jpeg")
+    (tmp_path / "secret.jpg").write_bytes(b"not the school's")
+    (sis / "photos" / "link.jpg").symlink_to(tmp_path / "secret.jpg")
+    cl = read_class_list(write(sis, "student_id,name,class,photo\n"
+                                    "S1,Ada Lovelace,7A,photos/s1.jpg\n"
+                                    "S2,Alan Turing,7A,/etc/passwd\n"
+                                    "S3,Grace Hopper,7A,../../../root/.bashrc\n"
+                                    "S4,Kit Harington,7A,../secret.jpg\n"
+                                    "S5,Rose Leslie,7A,photos/link.jpg\n"
+                                    "S6,Joe Biden,7A,photos/../classes.csv\n"))
+    assert cl.students["S1"].photo == (sis / "photos" / "s1.jpg").resolve()
+    assert all(cl.students[s].photo is None for s in ("S2", "S3", "S4", "S5", "S6"))  # listed, without a photo
+    reasons = {p.line: p.reason for p in cl.problems}
+    assert sorted(reasons) == [3, 4, 5, 6, 7]
+    for line in (3, 4, 5, 6):
+        assert "is outside the class list's folder" in reasons[line], reasons[line]
+    assert "photo 'photos/../classes.csv' is not a photo file" in reasons[7]
 
 
 @pytest.mark.parametrize("text, message", [

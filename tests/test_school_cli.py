@@ -118,3 +118,18 @@ def test_assigning_a_class_no_class_list_names_warns(school):
     code, out, err = run("classes", "assign", "7 B", "--teacher", "ana")
     assert code == 0 and "warning: no class list or classes_dir folder names the class '7 B'" in err
     assert "7A, 7B, Drama" in err
+
+
+def test_a_class_list_with_skipped_rows_imports_the_rest_and_exits_1_saying_so(school):
+    tmp_path = school[0]
+    bad = tmp_path / "sis" / "shifted.csv"
+    bad.write_text(CSV + '1006,=HYPERLINK("http://x","y"),7B,,given\n1007,Ann Lee,7B,/etc/passwd,given\n',
+                   encoding="utf-8")
+    code, out, err = run("classes", "import", str(bad), "--by", "office")
+    assert code == 1, (out, err)
+    assert "2 row(s) of" in err and "shifted.csv" in err and "import the file again" in err
+    assert "line 9: 6 cells but the header names 5 columns" in out
+    assert "line 10: 1007: photo '/etc/passwd' is outside the class list's folder" in out
+    from attendance_core.config import load_settings
+    from attendance_core.school import listed_classes
+    assert listed_classes(load_settings()) == ["7A", "7B", "Drama"]  # no class made of the formula's tail

@@ -41,6 +41,8 @@ CONSENT_WORDS = {
     "0": CONSENT_REFUSED, "withdrawn": CONSENT_REFUSED,
     "not asked": CONSENT_NOT_ASKED, "not_asked": CONSENT_NOT_ASKED, "unknown": CONSENT_NOT_ASKED,
 }
+#: A cell a spreadsheet would run as a formula (=, +, @, a tab or return, or - not starting a number).
+FORMULA = re.compile(r"[=+@\t\r]|-(?![\d.])")
 #: Largest class-list file read, in bytes (a whole school is far smaller).
 MAX_BYTES = 20 * 2**20
 
@@ -141,6 +143,11 @@ def read_class_list(path: Path | str) -> ClassList:
         line = rows.line_num
         if not any(cell.strip() for cell in row):
             continue
+        if len(row) > len(header):
+            result.problems.append(ClassListProblem(line, (
+                f"{len(row)} cells but the header names {len(header)} columns, so the columns cannot be told "
+                f"apart: a cell that holds {delimiter!r} must be in double quotes; row skipped")))
+            continue
         values = {name: (row[i].strip() if i < len(row) else "") for name, i in where.items()}
         _add_row(result, values, line, path.parent)
     return result
@@ -152,7 +159,9 @@ def _add_row(result: ClassList, values: dict[str, str], line: int, base: Path) -
                or (None if STUDENT_ID.fullmatch(sid) else
                    f"student id {sid!r} must be letters and digits (and . _ - inside), at most 100")
                or ("no name" if not name else None)
-               or ("no class" if not class_name else None))
+               or ("no class" if not class_name else None)
+               or next((f"{column} {values[column][:40]!r} starts like a spreadsheet formula; row skipped"
+                        for column in ("name", "class") if FORMULA.match(values[column])), None))
     if problem:
         result.problems.append(ClassListProblem(line, problem))
         return
@@ -164,10 +173,7 @@ def _add_row(result: ClassList, values: dict[str, str], line: int, base: Path) -
             result.problems.append(ClassListProblem(line, f"{sid}: {err}; consent left as recorded"))
     photo = None
     if values.get("photo"):
-        photo = (base / values["photo"]).resolve()
-        if not photo.is_file():
-            result.problems.append(ClassListProblem(line, f"{sid}: photo {values['photo']} not found"))
-            photo = None
+        photo = _listed_photo(values["photo"], base, sid, line, result.problems)
     known = result.students.get(sid)
     if known is None:
         result.students[sid] = ListedStudent(sid, name, photo, consent, line)
@@ -185,6 +191,24 @@ def _add_row(result: ClassList, values: dict[str, str], line: int, base: Path) -
     members = result.classes.setdefault(class_name, [])
     if sid not in members:
         members.append(sid)
+
+
+def _listed_photo(given: str, base: Path, sid: str, line: int, problems: list[ClassListProblem]) -> Path | None:
+    """The photo a row names, when it is a photo file in the class list's folder (or below it); nothing
+    outside that folder is opened, whatever the cell says (``/etc/passwd``, ``../../``, a link out)."""
+    folder = base.resolve()
+    photo = (folder / given).resolve()
+    if not photo.is_relative_to(folder):
+        problem = (f"photo {given!r} is outside the class list's folder; put reference photos in {folder} "
+                   f"or a folder inside it")
+    elif not is_image_file(photo):
+        problem = f"photo {given!r} is not a photo file (JPEG, PNG, WebP or HEIC)"
+    elif not photo.is_file():
+        problem = f"photo {given!r} not found"
+    else:
+        return photo
+    problems.append(ClassListProblem(line, f"{sid}: {problem}; no photo copied"))
+    return None
 
 
 # --- Importing class lists ------------------------------------------------------------------------

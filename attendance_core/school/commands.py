@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 EXIT_OK = 0
+EXIT_ROWS_SKIPPED = 1  # as `attendance mark` with a photo it could not use
 
 
 def _cmd_classes(args, settings: "Settings", out, err) -> int:
@@ -29,6 +30,10 @@ def _cmd_classes(args, settings: "Settings", out, err) -> int:
         report = import_class_list(args.file, settings, by=args.by)
     for line in report.lines():
         print(line, file=out)
+    if getattr(report, "problems", None):  # imported, but rows were skipped or partly used: a script must know
+        print(f"{len(report.problems)} row(s) of {report.file} were skipped or partly used (listed above): "
+              f"correct them and import the file again.", file=err)
+        return EXIT_ROWS_SKIPPED
     return EXIT_OK
 
 

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from ..errors import AttendanceError
 from ..records.register import insert_rows
 from . import access
-from .classlist import STUDENT_ID, same_names
+from .classlist import FORMULA as _FORMULA, STUDENT_ID, same_names
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -68,7 +68,6 @@ MAX_ROWS = 500_000
 MAX_FILE_BYTES = 256 * 2**20
 #: Problems listed before the rest are only counted.
 MAX_SHOWN = 50
-_FORMULA = re.compile(r"[=+@\t\r]|-(?![\d.])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 metadata = sa.MetaData()
