@@ -84,3 +84,27 @@ def test_reading_a_missing_sqlite_file_read_only_says_how_to_make_one(tmp_path):
     with pytest.raises(RecordsError, match="no records database at .*missing.db"):
         Store(f"sqlite:///{tmp_path / 'missing.db'}", read_only=True)
     assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["no-records-yet", "writable-file"])
+def test_saving_into_a_read_only_data_folder_says_the_folder_cannot_be_written(tmp_path, read_only_records, demo_class,
+                                                                              existing):
+    """A read-only folder: SQLite cannot make the file, or its journal beside a writable file ("unable to
+    open database file"); the message names the folder as read-only instead of asking whether the file
+    exists and may be read (issue 21 G)."""
+    data = read_only_records
+    if existing:
+        (data / "attendance.db").chmod(0o600)  # the file may be written, its folder may not
+    else:
+        data = tmp_path / "empty_data"
+        data.mkdir(mode=0o500)
+    env = {**os.environ, "ATTENDANCE_DATA_DIR": str(data), "PYTHONPATH": str(REPO),
+           "ATTENDANCE_ROSTER_DIR": str(demo_class / "known_faces")}
+    env.pop("ATTENDANCE_DATABASE_URL", None)
+    photo = demo_class / "sample_images" / "two_people.jpg"
+    done = subprocess.run([*unprivileged(), sys.executable, "-m", "attendance_core.cli", "mark", str(photo), "--save",
+                           "--class", "demo"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode != 0, done.stdout
+    assert str(data) in done.stderr and ("read-only" in done.stderr or "must be writable" in done.stderr), done.stderr
+    assert "may read" not in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in data.iterdir()) == (["attendance.db"] if existing else [])

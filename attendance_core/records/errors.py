@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -46,6 +47,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database).expanduser()
 
 
+def _unopenable(path: Path) -> str | None:
+    """Why SQLite could not open ``path`` ("unable to open database file" says nothing more), when the
+    file system tells: no folder, or a folder or file that cannot be written (SQLite writes its journal
+    beside the file, and makes the file at the first save)."""
+    folder = path.parent
+    if not folder.is_dir():
+        return (f"cannot open the records database {path}: its folder {folder} does not exist (create it, or set "
+                f"data_dir or database_url to another place)")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return (f"the records database {path} cannot be written: its folder {folder} is read-only for you "
+                f"(saving needs write access to the folder and the file; give it, or set data_dir to a "
+                f"folder you may write)")
+    return None
+
+
 # (words in the driver's message, what to tell the user); the first match wins.
 _SQLITE_PROBLEMS = [
     (("not a database", "malformed", "corrupt"),
@@ -77,6 +93,8 @@ def database_error(err: exc.SQLAlchemyError, url: str, opening: bool = False) ->
     text = str(orig).lower()
     path = sqlite_path(url)
     if path is not None:
+        if "unable to open" in text and (why := _unopenable(path)):
+            return RecordsError(why)
         for words, message in _SQLITE_PROBLEMS:
             if any(w in text for w in words):
                 return RecordsError(message.format(path=path, timeout=BUSY_TIMEOUT))
