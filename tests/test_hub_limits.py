@@ -33,17 +33,25 @@ def school(demo_class, demo_encoding_cache, tmp_path_factory):
 
 
 def signed_in(school, name):
-    """A requests session signed in as ``name``, once their server answers (it may still be starting)."""
+    """A requests session signed in as ``name`` and a hub API token of theirs, once their server answers (it
+    may still be starting). The token reads their kernels (the one REST API a teacher's server answers);
+    the session's first dashboard request goes through the hub's OAuth, as a browser's does."""
     session, _ = hub_login(school, name, PASSWORDS[name], follow=True)
+    made = session.post(f"{school.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
+                        headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=60)
+    assert made.status_code in (200, 201), made.text[:300]
+    session.token = made.json()["token"]
     deadline = time.monotonic() + START_TIMEOUT
-    while session.get(f"{school.url}/user/{name}/api/kernels", timeout=60).status_code != 200:
-        assert time.monotonic() < deadline, f"{name}'s server did not start"
+    while (code := session.get(f"{school.url}/user/{name}/api/kernels", timeout=60,
+                               headers={"Authorization": f"token {session.token}"}).status_code) != 200:
+        assert time.monotonic() < deadline, f"{name}'s server did not start ({code})"
         time.sleep(1)
     return session
 
 
 def kernels(session, school, name) -> list[dict]:
-    response = session.get(f"{school.url}/user/{name}/api/kernels", timeout=60)
+    response = session.get(f"{school.url}/user/{name}/api/kernels", timeout=60,
+                           headers={"Authorization": f"token {session.token}"})
     assert response.status_code == 200, response.text[:300]
     return response.json()
 
