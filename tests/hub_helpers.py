@@ -113,13 +113,13 @@ def stop_hub(hub: SimpleNamespace) -> None:
             hub.proc.wait()
 
 
-def hub_login(hub: SimpleNamespace, name: str, password: str, follow: bool = False):
+def hub_login(hub: SimpleNamespace, name: str, password: str, follow: bool = False, hooks: dict | None = None):
     """A requests session that posted the hub's login form; returns (session, response)."""
     import requests
 
     session = requests.Session()
-    session.get(f"{hub.url}/hub/login", timeout=60)
+    session.get(f"{hub.url}/hub/login", timeout=60, hooks=hooks)
     response = session.post(f"{hub.url}/hub/login", data={"username": name, "password": password,
                                                              "_xsrf": session.cookies.get("_xsrf", "")},
-                            allow_redirects=follow, timeout=START_TIMEOUT)
+                            allow_redirects=follow, timeout=START_TIMEOUT, hooks=hooks)
     return session, response

@@ -32,11 +32,11 @@ def school(demo_class, demo_encoding_cache, tmp_path_factory):
             stop_hub(hub)
 
 
-def signed_in(school, name):
+def signed_in(school, name, hooks: dict | None = None):
     """A requests session signed in as ``name`` and a hub API token of theirs, once their server answers (it
     may still be starting). The token reads their kernels (the one REST API a teacher's server answers);
     the session's first dashboard request goes through the hub's OAuth, as a browser's does."""
-    session, _ = hub_login(school, name, PASSWORDS[name], follow=True)
+    session, _ = hub_login(school, name, PASSWORDS[name], follow=True, hooks=hooks)
     made = session.post(f"{school.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
                         headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=60)
     assert made.status_code in (200, 201), made.text[:300]
@@ -103,3 +103,33 @@ def test_every_request_of_a_teachers_dashboard_goes_to_the_hub_itself(browser, s
     assert foreign == [], f"requests to other hosts: {foreign}"
     assert any("/user/ben/voila/" in url for url in requested), requested
     assert "Font Awesome" in icon_font and any(url.endswith((".woff", ".woff2", ".ttf")) for url in requested)
+
+
+def test_a_foreign_host_is_refused_and_every_cookie_stays_on_its_site(school):
+    """DNS rebinding: a page of another site whose name resolves to 127.0.0.1 gets 403 from a hub on
+    127.0.0.1, as from `attendance serve`; the hub's and the teacher's server's cookies are SameSite=Lax."""
+    import requests
+
+    for host in ("evil.example", f"evil.example:{school.port}", "127.0.0.1.evil.example"):
+        response = requests.get(f"{school.url}/hub/login", headers={"Host": host}, timeout=60)
+        assert response.status_code == 403, (host, response.status_code)
+        assert "this computer only" in response.text and "Traceback" not in response.text
+    assert "Refused a request for another host (Host: 'evil.example')" in school.log.read_text(errors="replace")
+    for host in (f"localhost:{school.port}", f"127.0.0.1:{school.port}"):
+        assert requests.get(f"{school.url}/hub/login", headers={"Host": host}, timeout=60).status_code == 200
+
+    set_cookies: list[tuple[str, str]] = []
+
+    def record(response, *args, **kwargs):
+        for past in (*response.history, response):
+            set_cookies.extend((past.url, header) for header in past.raw.headers.getlist("Set-Cookie"))
+
+    session = signed_in(school, "ben", hooks={"response": record})
+    session.hooks["response"].append(record)
+    session.get(f"{school.url}/user/ben{DASHBOARD}?theme=dark", timeout=START_TIMEOUT)  # OAuth: the server's cookie
+    names = {header.split("=", 1)[0] for _, header in set_cookies}
+    assert {"_xsrf", "jupyterhub-session-id"} <= names and any(n.startswith("jupyterhub-user-ben") for n in names), names
+    for url, header in set_cookies:
+        if header.split(";", 1)[0].split("=", 1)[1] in ("", '""'):
+            continue  # a cookie cleared (expired at once)
+        assert "samesite=lax" in header.lower().replace(" ", ""), (url, header)

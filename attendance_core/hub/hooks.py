@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from pathlib import Path
 from typing import Callable
@@ -35,3 +36,37 @@ def runtime_dir(base: str) -> Callable[[object], str]:
         return str(folder)
 
     return for_spawner
+
+
+#: The names of this machine a browser on it may use for a hub on 127.0.0.1.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name, not an address
+
+
+def refuse_foreign_hosts() -> None:
+    """A hub on this machine only (127.0.0.1) answers only requests addressed to this machine, as
+    ``attendance serve`` does: a web page of another site whose name it made resolve to 127.0.0.1 (DNS
+    rebinding) gets 403 instead of the hub's pages. JupyterHub itself answers any Host header."""
+    from jupyterhub.handlers.base import BaseHandler
+    from tornado import web
+
+    if getattr(BaseHandler.prepare, "attendance_host_check", False):
+        return
+    original = BaseHandler.prepare
+
+    async def prepare(self):
+        host = self.request.host_name.strip("[]").lower()  # without the port
+        if host not in LOCAL_HOSTS and not _is_loopback_address(host):
+            self.log.warning("Refused a request for another host (Host: %.100r)", self.request.host)
+            raise web.HTTPError(403, "This hub answers requests for this computer only (Host not allowed)")
+        return await original(self)
+
+    prepare.attendance_host_check = True  # type: ignore[attr-defined]
+    BaseHandler.prepare = prepare
+

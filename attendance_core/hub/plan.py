@@ -166,6 +166,9 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             # After login, straight to the teacher's dashboard (started if needed).
             "redirect_to_server": True,
             "cleanup_servers": True,
+            # Every cookie of the hub and of the teachers' servers (the spawner passes these on): not sent
+            # with another site's requests.
+            "tornado_settings": {"cookie_options": {"samesite": "Lax"}},
             "services": [],
             "load_roles": [],
         },
@@ -273,6 +276,8 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     lines += ["from attendance_core.hub import hooks as _hooks",
               "c.Spawner.pre_spawn_hook = _hooks.pre_spawn",
               f"c.Spawner.environment['JUPYTER_RUNTIME_DIR'] = _hooks.runtime_dir({str(folder / 'run')!r})"]
+    if is_loopback(plan.ip):
+        lines.append("_hooks.refuse_foreign_hosts()")
     if plan.extra_config is not None:
         lines.append(f"load_subconfig({str(plan.extra_config)!r})  # noqa: F821")
     return _write_private(folder / "jupyterhub_config.py", "\n".join(lines) + "\n")

@@ -4,7 +4,7 @@ A Jupyter Server extension, loaded instead of Voilà's own (``teacher_server.ser
 Voilà's extension with the served dashboard's page and shutdown handlers (:mod:`..server.hooks`), so that
 a teacher's server, like ``attendance serve``:
 
-- loads nothing from another site (the project's template, no MathJax);
+- loads nothing from another site (the project's template, no MathJax); its cookies are SameSite=Lax;
 - refuses ``?template=`` and ``?theme=`` at once (400), before any kernel starts;
 - opens at most ``max_kernels_per_user`` dashboards at once (a teacher's server is theirs alone), and
   answers more with a page saying so (503);
@@ -77,6 +77,10 @@ def _load_jupyter_server_extension(server_app) -> None:
     # No MathJax from a CDN: Voilà's page loads it from cdnjs unless the server names another place, and
     # standalone Voilà (``attendance serve``) names none. The dashboard shows no equations.
     server_app.web_app.settings.update(mathjax_url=None, mathjax_config=None)
+    # The server's _xsrf cookie, like the hub's cookies (tornado_settings in plan.py), not sent with another
+    # site's requests (jupyter_server sets only its path).
+    xsrf = server_app.web_app.settings.setdefault("xsrf_cookie_kwargs", {})
+    xsrf.setdefault("samesite", "Lax")
     with mock.patch.object(voila_extension, "TornadoVoilaHandler", TeacherPageHandler), \
             mock.patch.object(voila_extension, "VoilaShutdownKernelHandler", OwnKernelShutdownHandler):
         voila_extension._load_jupyter_server_extension(server_app)
