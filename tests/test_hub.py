@@ -15,6 +15,7 @@ from attendance_core.config import load_settings
 from attendance_core.hub.plan import HubError, check_shared_records, plan_hub
 from attendance_core.hub.accounts import accounts, set_account_password
 from attendance_core.hub.plan import hub_database_url, write_config
+from attendance_core.server import EXECUTOR
 from attendance_core.hub.teacher_server import ALLOWED_MESSAGE_TYPES
 
 
@@ -110,6 +111,7 @@ def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, t
     server = config["teacher_server"]
     assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"attendance_core.hub.teacher_pages"}
     assert server["ServerApp"]["terminals_enabled"] is False
+    assert server["VoilaExecutor"] == EXECUTOR  # pages rendered as serve's: output waited for, or an error shown
     assert server["ServerApp"]["authorizer_class"].endswith("DashboardAuthorizer")
     assert "execute_request" not in server["MappingKernelManager"]["allowed_message_types"]
     assert server["MappingKernelManager"]["allowed_message_types"] == ALLOWED_MESSAGE_TYPES

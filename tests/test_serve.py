@@ -282,6 +282,8 @@ def test_configuration_hides_tracebacks_sources_and_files_and_culls_idle_pages(t
     assert config["VoilaConfiguration"]["allow_template_override"] == "NO"
     assert config["VoilaConfiguration"]["allow_theme_override"] == "NO"
     assert config["AttendanceVoila"] == {"max_kernels": 10, "max_kernels_per_user": 3}
+    # A page's output is waited for (a loaded machine delays it), and a page that still lacks it says so.
+    assert config["VoilaExecutor"]["iopub_timeout"] >= 60 and config["VoilaExecutor"]["raise_on_iopub_timeout"]
     # With a login, the Host check is the login's job (a reverse proxy may forward its own name) ...
     assert voila["tornado_settings"]["allow_remote_access"] is True
     # ... without one, only this machine's names are answered.

@@ -36,7 +36,7 @@ def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
 
     root_dir: the folder holding the dashboard notebook, and nothing else.
     """
-    from ..server import TEMPLATE, websocket_limit
+    from ..server import EXECUTOR, TEMPLATE, websocket_limit
 
     idle_seconds = round(settings.idle_kernel_minutes * 60)
     return {
@@ -65,6 +65,7 @@ def server_config(settings: Settings, root_dir: str) -> dict[str, Any]:
             "allow_template_override": "NO",
             "allow_theme_override": "NO",
         },
+        "VoilaExecutor": dict(EXECUTOR),
         "KernelManager": {"transport": "ipc"},
         "MappingKernelManager": {
             "allowed_message_types": ALLOWED_MESSAGE_TYPES,

@@ -41,6 +41,11 @@ DASHBOARD_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "attend
 #: Jupyter data folder holding the dashboard's Voilà template ("attendance": lab, with no CDN asset).
 TEMPLATES = Path(__file__).resolve().parent / "jupyter"
 TEMPLATE = "attendance"
+#: How a page's notebook is run. nbclient waits 4 s (its default) for a cell's output after the kernel's
+#: reply, then drops what has not come and goes on: with many pages starting at once on a loaded machine
+#: ("Timeout waiting for IOPub output") the dashboard's widget was dropped and the page stayed blank.
+#: The output now has two minutes; past them the page says that a cell failed instead of showing nothing.
+EXECUTOR = {"iopub_timeout": 120, "raise_on_iopub_timeout": True}
 #: The private Jupyter configuration folder of a running server: the pid of `attendance serve` in its name.
 CONFIG_DIR_PREFIX = "attendance-serve-"
 #: The pid of `attendance serve`, in Voilà's environment: Voilà stops when that process is gone.
@@ -195,6 +200,7 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
             "allow_template_override": "NO",
             "allow_theme_override": "NO",
         },
+        "VoilaExecutor": dict(EXECUTOR),
         "AttendanceVoila": {
             "max_kernels": settings.max_kernels,
             "max_kernels_per_user": settings.max_kernels_per_user,
