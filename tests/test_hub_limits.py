@@ -32,13 +32,18 @@ def school(demo_class, demo_encoding_cache, tmp_path_factory):
             stop_hub(hub)
 
 
+def hub_xsrf(session) -> str:
+    """The hub's _xsrf cookie (a teacher's server sets one of its own under /user/NAME/)."""
+    return next((c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub")), "")
+
+
 def signed_in(school, name, hooks: dict | None = None):
     """A requests session signed in as ``name`` and a hub API token of theirs, once their server answers (it
     may still be starting). The token reads their kernels (the one REST API a teacher's server answers);
     the session's first dashboard request goes through the hub's OAuth, as a browser's does."""
     session, _ = hub_login(school, name, PASSWORDS[name], follow=True, hooks=hooks)
     made = session.post(f"{school.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
-                        headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=60)
+                        headers={"X-XSRFToken": hub_xsrf(session)}, timeout=60)
     assert made.status_code in (200, 201), made.text[:300]
     session.token = made.json()["token"]
     deadline = time.monotonic() + START_TIMEOUT
@@ -133,3 +138,18 @@ def test_a_foreign_host_is_refused_and_every_cookie_stays_on_its_site(school):
         if header.split(";", 1)[0].split("=", 1)[1] in ("", '""'):
             continue  # a cookie cleared (expired at once)
         assert "samesite=lax" in header.lower().replace(" ", ""), (url, header)
+
+
+def test_a_token_in_the_address_signs_no_one_in(school):
+    """D on the hub: `?token=` (right or wrong) opens no dashboard and starts no kernel; only the hub's
+    login does, and it locks an account after 5 failed passwords (NativeAuthenticator)."""
+    import requests
+
+    session = signed_in(school, "ben")
+    before = kernels(session, school, "ben")
+    for token in (session.token, "0" * 32):
+        response = requests.get(f"{school.url}/user/ben{DASHBOARD}?token={token}", allow_redirects=True,
+                                timeout=START_TIMEOUT)
+        assert response.url.startswith(f"{school.url}/hub/login"), response.url  # the login form, no page
+        assert "sa-upload-photos" not in response.text
+    assert kernels(session, school, "ben") == before

@@ -227,6 +227,9 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         "ATTENDANCE_DATABASE_URL": settings.resolved_database_url(),
         "JUPYTER_PATH": str(TEMPLATES),  # the dashboard's Voilà template
         "ATTENDANCE_MAX_KERNELS_PER_USER": str(settings.max_kernels_per_user),  # read by teacher_pages
+        # A token in a page's address (?token=) signs no one in: only the hub's login does (JupyterHub 5's
+        # default, kept whatever the machine's environment says).
+        "JUPYTERHUB_ALLOW_TOKEN_IN_URL": "0",
     }
     if settings.classes_dir:
         teacher_env["ATTENDANCE_CLASSES_DIR"] = str(Path(settings.classes_dir).resolve())
