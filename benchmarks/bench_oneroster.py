@@ -24,16 +24,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 TARGET_S = 60.0
-HEADERS = {
-    "orgs.csv": "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId",
-    "academicSessions.csv": "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear",
-    "classes.csv": "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,"
-                   "schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods",
-    "users.csv": "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,"
-                 "familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password",
-    "enrollments.csv": "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"
-                       "primary,beginDate,endDate",
-}
+# The OneRoster 1.1 columns, as the tests write them (tests/oneroster_bundle.py: from the specification).
+sys.path.insert(0, str(HERE.parent / "tests"))
+from oneroster_bundle import HEADERS_1_1 as HEADERS  # noqa: E402
 
 
 def write_bundle(folder: Path, users: int) -> dict[str, int]:
