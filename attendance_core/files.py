@@ -38,6 +38,16 @@ def write_atomic(path: Path | str, data: bytes | str, private: bool = False) -> 
     return path
 
 
+def write_new_private(path: Path | str, text: str) -> Path:
+    """Write ``text`` to a new file (never an existing one) readable and writable by its owner only: from its
+    first byte, unlike a file made then chmod-ed (keys, the servers' private configuration)."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
 def save_upload(folder: Path | str, name: str, content: bytes, now: datetime | None = None) -> Path:
     """Keep a copy of an uploaded photo as ``folder/<YYYY-MM-DD>/<HHMMSS>-<safe name>``, owner-only.
 

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
+from .files import write_new_private
 from .images import PhotoFile
 from .recognition import (AnalysisOptions, PhotoAnalysis, PhotoProgress, RecognitionError, Recognizer, analyse_photo,
                           reference_faces)
@@ -122,7 +123,7 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
         from distributed.security import Security
 
         made = Security.temporary()  # a fresh key and self-signed certificate, in memory
-        write_private(Path(certificate), made.tls_client_key + made.tls_client_cert)
+        write_new_private(certificate, made.tls_client_key + made.tls_client_cert)
         security = client_security(Path(certificate))
     with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                           # Photos are independent and small to send: no work stealing between workers.
@@ -148,14 +149,6 @@ def client_security(certificate: Path):
     path = str(certificate)
     return Security(tls_ca_file=path, tls_client_cert=path, tls_client_key=path, tls_scheduler_cert=path,
                     tls_scheduler_key=path, tls_worker_cert=path, tls_worker_key=path, require_encryption=True)
-
-
-def write_private(path: Path, text: str) -> Path:
-    """Write ``text`` to a new file readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text)
-    return path
 
 
 #: The environment variables that tell a dashboard's kernel where the pool is (settings pool_address, pool_certificate).

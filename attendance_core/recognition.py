@@ -3,7 +3,7 @@
 :func:`analyse_photo` is the whole per-photo job, a pure function of the photo's bytes and the
 settings: read, EXIF-rotate and validate it, detect and encode its faces, and make the copy kept for
 display. :func:`reference_faces` is the same for one reference photo of the roster. A
-:class:`Recognizer` runs these jobs: :class:`InProcess` (the default: ``attendance mark``, the
+:class:`Recognizer` runs these jobs: :class:`Recognizer` itself (the default: ``attendance mark``, the
 library, the dashboard without a pool) runs them here; :class:`attendance_core.pool.PoolRecognizer`
 sends the photo's bytes to a shared pool of workers and receives the result, so that the calling
 process never loads dlib. :func:`recognizer_for` picks one from the settings (``pool_address``).
@@ -145,9 +145,9 @@ class Recognizer:
 
     def reference_faces(self, path: Path) -> "CachedFaces":
         """The faces of one reference photo, read from ``path`` (see :func:`reference_faces`)."""
-        from .roster import path_faces
+        from .roster import photo_faces
 
-        return path_faces(path)
+        return photo_faces(path)
 
     def warm_up(self) -> None:
         """Get ready for the first photo without waiting for it (nothing to do in process: models load on first use)."""
@@ -156,13 +156,9 @@ class Recognizer:
         """Let go of what the recognizer holds (nothing, in process)."""
 
 
-#: The embedded, in-process recognizer.
-InProcess = Recognizer
-
-
 def recognizer_for(settings: "Settings") -> Recognizer:
     """The recognizer the settings ask for: the pool at ``pool_address``, else in process."""
-    if getattr(settings, "pool_address", ""):
+    if settings.pool_address:
         from .pool import PoolRecognizer
 
         return PoolRecognizer(settings.pool_address, settings.pool_certificate or None)

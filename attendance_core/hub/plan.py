@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from ..school import access
 from ..config import ConfigError, Settings
+from ..files import write_new_private
 from ..records import Store
 from ..server import DASHBOARD_NOTEBOOK, TEMPLATES, is_loopback
 from ..server.foreground import wait_passing_stop_signals
@@ -262,7 +263,7 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     shutil.copy2(DASHBOARD_NOTEBOOK, teacher / "app" / DASHBOARD_NOTEBOOK.name)
     server = json.loads(json.dumps(plan.teacher_config))
     server["ServerApp"]["root_dir"] = str(teacher / "app")
-    _write_private(teacher / "config" / "jupyter_server_config.json", json.dumps(server, indent=1))
+    write_new_private(teacher / "config" / "jupyter_server_config.json", json.dumps(server, indent=1))
     hub = json.loads(json.dumps(plan.hub_config))
     hub["Spawner"]["environment"] = plan.teacher_env
     for service in hub["JupyterHub"]["services"]:
@@ -283,14 +284,7 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
         lines.append("_hooks.refuse_foreign_hosts()")
     if plan.extra_config is not None:
         lines.append(f"load_subconfig({str(plan.extra_config)!r})  # noqa: F821")
-    return _write_private(folder / "jupyterhub_config.py", "\n".join(lines) + "\n")
-
-
-def _write_private(path: Path, text: str) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
+    return write_new_private(folder / "jupyterhub_config.py", "\n".join(lines) + "\n")
 
 
 def hub_environment(settings: Settings) -> dict[str, str]:
