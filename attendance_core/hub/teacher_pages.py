@@ -43,15 +43,12 @@ class ServerGuard(Guard):
 
     def __init__(self, limits: TeacherLimits):
         super().__init__(limits, parent=0)  # type: ignore[arg-type]
-        self._had_page: set[str] = set()
 
     def connected(self, kernel_id: str) -> int:
         count = getattr(self.kernels, "_kernel_connections", {}).get(kernel_id, 0)
-        if count:
-            self._had_page.add(kernel_id)
-        elif kernel_id in self._had_page:
-            self._had_page.discard(kernel_id)
+        if self.connections.get(kernel_id) and not count:  # its last page just closed
             self.last_closed[kernel_id] = time.time()
+        self.connections[kernel_id] = count  # the sweep forgets the kernels that are gone
         return count
 
 

@@ -24,14 +24,16 @@ def _cmd_classes(args, settings: "Settings", out, err) -> int:
         from .oneroster import import_oneroster
 
         report = import_oneroster(args.oneroster, settings, by=args.by)
+        skipped = []  # a bundle is imported whole, or not at all (OneRosterError)
     else:
         from .classlist import import_class_list
 
         report = import_class_list(args.file, settings, by=args.by)
+        skipped = report.problems
     for line in report.lines():
         print(line, file=out)
-    if getattr(report, "problems", None):  # imported, but rows were skipped or partly used: a script must know
-        print(f"{len(report.problems)} row(s) of {report.file} were skipped or partly used (listed above): "
+    if skipped:  # imported, but rows were skipped or partly used: a script must know
+        print(f"{len(skipped)} row(s) of {args.file} were skipped or partly used (listed above): "
               f"correct them and import the file again.", file=err)
         return EXIT_ROWS_SKIPPED
     return EXIT_OK
