@@ -22,6 +22,7 @@ from .files import write_atomic
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE
 
 CONFIG_FILE = "attendance.toml"
+HUB_DASHBOARDS = ("shared", "per-teacher")
 ENV_PREFIX = "ATTENDANCE_"
 
 
@@ -54,6 +55,11 @@ class Settings:
     idle_kernel_minutes: float = 60.0  # a dashboard page left idle this long is closed (0 = never)
     max_kernels: int = 10  # dashboard pages (kernels, ~200-600 MB each) open at once, all users together
     max_kernels_per_user: int = 3  # dashboard pages open at once for one login (one browser)
+    # `attendance hub`: "shared" (one dashboard server for every teacher, with preheated kernels) or
+    # "per-teacher" (a Jupyter server per signed-in teacher: a pod each on Kubernetes).
+    hub_dashboards: str = "shared"
+    hub_max_kernels: int = 60  # the shared dashboard's pages open at once, all teachers together (~130 MB each)
+    dashboard_warm_kernels: int = 4  # kernels the shared dashboard keeps ready for the next sign-ins (~70 MB each)
     hub_trial: bool = False  # a trial `attendance hub` on one machine: SQLite records for up to 10 users
     # The shared recognition pool (pool.py): set by `attendance serve` / `attendance hub` for their dashboards.
     pool_address: str = ""  # empty: photos are analysed in the dashboard's own process; tcp://HOST:PORT: that pool's
@@ -140,6 +146,12 @@ def _validated(s: Settings) -> Settings:
     if not 1 <= s.max_kernels_per_user <= s.max_kernels:
         raise ConfigError(f"max_kernels_per_user must be between 1 and max_kernels ({s.max_kernels}), "
                           f"not {s.max_kernels_per_user}")
+    if s.hub_dashboards not in HUB_DASHBOARDS:
+        raise ConfigError(f"hub_dashboards must be {' or '.join(map(repr, HUB_DASHBOARDS))}, not {s.hub_dashboards!r}")
+    if not 1 <= s.hub_max_kernels <= 10_000:
+        raise ConfigError(f"hub_max_kernels must be between 1 and 10000, not {s.hub_max_kernels}")
+    if not 0 <= s.dashboard_warm_kernels <= 100:
+        raise ConfigError(f"dashboard_warm_kernels must be between 0 (none) and 100, not {s.dashboard_warm_kernels}")
     if not 0 <= s.late_after_minutes <= 24 * 60:
         raise ConfigError(f"late_after_minutes must be between 0 and 1440 (a day), not {s.late_after_minutes}")
     if s.pool_address and not re.match(r"^(tcp|tls)://[^\s/]+:\d+/?$", s.pool_address):

@@ -3,8 +3,8 @@
 The records are on PostgreSQL (a private schema on the test server); the users are made with
 `attendance users add` (password on standard input) and `attendance classes assign`. Ana teaches 7A,
 Ben teaches 7B, Boss is the admin. Every teacher signs in through JupyterHub's login form
-(NativeAuthenticator) and lands in their own dashboard-only server. Without chromium the browser
-tests skip, unless CI=true: then they fail.
+(NativeAuthenticator) and lands in the hub's shared dashboard (the service ``dashboard``), in a kernel of
+their own. Without chromium the browser tests skip, unless CI=true: then they fail.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hub_helpers import (PASSWORDS, START_TIMEOUT, add_school_users, hub_login, 
                          school_env, start_hub, stop_hub)
 
 TIMEOUT_MS = START_TIMEOUT * 1000
+DASHBOARD = "/services/dashboard/"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def sign_in(browser, school, name):
     page.fill("#password_input", PASSWORDS[name])
     page.click("#login_submit", no_wait_after=True)
     page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
-    assert f"/user/{name}/voila/render/attendance_dashboard.ipynb" in page.url
+    assert page.url.startswith(f"{school.url}{DASHBOARD}"), page.url
     return context, page
 
 
@@ -63,7 +64,7 @@ def class_choices(page) -> list[str]:
 def test_anonymous_requests_get_the_login_page(school):
     import requests
 
-    for path in ("/", "/hub/", "/user/ana/", "/user/ana/voila/render/attendance_dashboard.ipynb", "/hub/admin"):
+    for path in ("/", "/hub/", DASHBOARD, DASHBOARD + "?template=lab", "/user/ana/", "/hub/admin"):
         response = requests.get(school.url + path, timeout=60)
         assert response.status_code == 200 and "/hub/login" in response.url, (path, response.url)
         assert 'id="password_input"' in response.text and "sa-app" not in response.text
@@ -137,41 +138,68 @@ def test_admin_sees_every_class_and_report(browser, school):
         assert list(store.report("7A").summary["present"]) == [0, 1, 1, 0, 0]
 
 
-def _server_session(school, name):
-    """A requests session signed in as ``name``, holding their running server's cookie."""
-    session, _ = hub_login(school, name, PASSWORDS[name], follow=True)
-    page = session.get(f"{school.url}/user/{name}/voila/render/attendance_dashboard.ipynb", timeout=START_TIMEOUT)
-    assert page.status_code == 200 and "/hub/login" not in page.url
-    return session
+def _dashboard_session(school, name):
+    """A requests session signed in as ``name`` on the shared dashboard, and the kernel of the page it got."""
+    import json
+    import re
+
+    session, page = hub_login(school, name, PASSWORDS[name], follow=True)
+    assert page.status_code == 200 and page.url.startswith(school.url + DASHBOARD), page.url
+    config = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page.text, re.S)
+    return session, json.loads(config.group(1))["kernelId"]
 
 
-def test_teacher_requests_outside_their_dashboard_are_refused(school):
-    session = _server_session(school, "ana")
-    xsrf = session.cookies.get("_xsrf", path="/user/ana/") or ""
-    base = f"{school.url}/user/ana"
+def _open_kernel_websocket(school, session, kernel_id: str) -> int:
+    """The HTTP status of opening ``kernel_id``'s websocket with ``session``'s cookies (101: opened)."""
+    import asyncio
+    import concurrent.futures
+
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies if c.path.startswith(DASHBOARD))
+    url = f"{school.url.replace('http', 'ws', 1)}{DASHBOARD}api/kernels/{kernel_id}/channels"
+
+    async def status() -> int:
+        try:
+            connection = await websocket_connect(HTTPRequest(url, headers={"Cookie": cookies}, connect_timeout=60))
+        except HTTPClientError as refused:
+            return refused.code
+        connection.close()
+        return 101
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this one
+        return thread.submit(asyncio.run, status()).result()
+
+
+def test_teacher_requests_outside_their_own_page_are_refused(school):
+    ana, ana_kernel = _dashboard_session(school, "ana")
+    ben, ben_kernel = _dashboard_session(school, "ben")
+    assert ana_kernel != ben_kernel
+    xsrf = next((c.value for c in ana.cookies if c.name == "_xsrf" and c.path.startswith(DASHBOARD)), "")
+    base = school.url + DASHBOARD
     refused = {
-        ("GET", f"{school.url}/user/ben/"): (403, 404),
         ("GET", f"{school.url}/hub/admin"): (403,),
-        ("GET", f"{base}/api/contents"): (403,),
-        ("GET", f"{base}/api/contents/attendance_dashboard.ipynb"): (403,),
-        ("GET", f"{base}/files/attendance_dashboard.ipynb"): (403,),
-        ("POST", f"{base}/api/kernels"): (403,),
-        ("POST", f"{base}/api/sessions"): (403,),
-        ("GET", f"{base}/terminals/1"): (403, 404),
-        ("POST", f"{base}/api/terminals"): (403, 404),
-        ("GET", f"{base}/lab"): (403, 404),
-        ("GET", f"{base}/tree"): (403, 404),
-        ("POST", f"{base}/api/shutdown"): (403,),
+        ("GET", f"{base}api/kernels/{ben_kernel}"): (403,),
+        ("POST", f"{base}voila/api/shutdown/{ben_kernel}"): (403,),
+        ("DELETE", f"{base}api/kernels/{ana_kernel}"): (405,),
+        ("POST", f"{base}api/kernels"): (403, 404, 405),
+        ("GET", f"{base}api/contents"): (403, 404),
+        ("GET", f"{base}voila/files/attendance_dashboard.ipynb"): (403, 404),
+        ("GET", f"{base}voila/tree"): (403, 404),
+        ("GET", f"{base}voila/query/{ben_kernel}"): (403,),  # a kernel's own channel, not through the proxy
     }
     for (method, url), expected in refused.items():
-        response = session.request(method, url, headers={"X-XSRFToken": xsrf}, timeout=60)
+        response = ana.request(method, url, headers={"X-XSRFToken": xsrf}, timeout=60)
         assert response.status_code in expected, (method, url, response.status_code, response.url)
-        assert "sa-app" not in response.text
-    # ben's dashboard, followed to the end, is never served to ana
-    response = session.get(f"{school.url}/user/ben/voila/render/attendance_dashboard.ipynb", timeout=60)
-    assert response.status_code in (403, 404) and "sa-app" not in response.text
-    # the refusals above were the dashboard's own (its authorizer), not a missing XSRF token
-    assert "refused write on kernels for ana" in school.log.read_text(errors="replace")
+        assert "sa-app" not in response.text and "Traceback" not in response.text
+    assert _open_kernel_websocket(school, ana, ben_kernel) == 403  # not ben's widgets, nor his photos
+    assert _open_kernel_websocket(school, ana, ana_kernel) == 101
+    assert ben.get(f"{base}api/kernels/{ben_kernel}", timeout=60).status_code == 200  # ben's page untouched
+    assert "Refused ana access to kernel" in school.log.read_text(errors="replace")
+    # no server of one's own on this hub
+    ana.get(f"{school.url}/hub/spawn", timeout=60)
+    assert "sa-app" not in ana.get(f"{school.url}/user/ana/", timeout=60).text
 
 
 def test_code_sent_through_the_kernel_websocket_is_not_run(browser, school):
@@ -182,7 +210,7 @@ def test_code_sent_through_the_kernel_websocket_is_not_run(browser, school):
         replies = page.evaluate("""async ([code]) => {
             const id = JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId;
             const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-            const ws = new WebSocket(`${proto}//${location.host}/user/ana/api/kernels/${id}/channels`);
+            const ws = new WebSocket(`${proto}//${location.host}/services/dashboard/api/kernels/${id}/channels`);
             const seen = [];
             ws.onmessage = (event) => { try { seen.push(JSON.parse(event.data).header.msg_type); } catch (e) {} };
             await new Promise((ok) => { ws.onopen = ok; });

@@ -73,6 +73,9 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         settings = settings or project_settings()
         self.settings = settings
         self.recognizer = recognizer or recognizer_for(settings)
+        # Connecting comes first: a preheated kernel of the hub's shared dashboard does it while it waits
+        # for its teacher (in hub_user).
+        self.recognizer.warm_up()
         self.user = access.hub_user() if user is None else access.normalize_user(user)
         self._store = access.open_store(store, self.user) if store is not None else None
         self.classes = {name: Path(folder) for name, folder in (classes or default_classes(settings)).items()}
@@ -93,7 +96,6 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         self._attendance: Attendance | None = None
         super().__init__(tolerance=settings.tolerance, taken_at=_now())
         self.class_name = next(iter(self.classes))  # loads the roster (see _class_changed)
-        self.recognizer.warm_up()
 
     # ----- class, roster and session -------------------------------------------------------------
 

@@ -8,19 +8,40 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import load_settings
-from .plan import check_shared_records, open_directory
+from .plan import HubError, check_shared_records, open_directory
 
 
-def pre_spawn(spawner) -> None:
-    """Before a teacher's server starts: record a first sign-in as a teacher with no class, and refuse
-    to start a second user's server while the records are an SQLite file (:func:`check_shared_records`)."""
+def _record_sign_in(name: str) -> None:
+    """Record a first sign-in as a teacher with no class, and refuse a second user while the records are
+    an SQLite file (:func:`check_shared_records`, raises :class:`.plan.HubError`)."""
     settings = load_settings()
     store, directory = open_directory(settings)
     try:
-        directory.ensure_user(spawner.user.name)
+        directory.ensure_user(name)
         check_shared_records(settings, [u.name for u in directory.users()])
     finally:
         store.close()
+
+
+def post_auth(authenticator, handler, authentication: dict) -> dict:
+    """After a successful login: :func:`_record_sign_in` (a refusal is the login page's error message)."""
+    from tornado import web
+
+    try:
+        _record_sign_in(authentication["name"])
+    except HubError as err:
+        raise web.HTTPError(403, str(err)) from None
+    return authentication
+
+
+def pre_spawn(spawner) -> None:
+    """Before a teacher's own server starts (``hub_dashboards = "per-teacher"``): :func:`_record_sign_in`.
+    With the shared dashboard (the default) no teacher server starts: the hub sends teachers to it."""
+    settings = load_settings()
+    if settings.hub_dashboards == "shared":
+        raise HubError("this hub serves every teacher's dashboard at /services/dashboard/ (hub_dashboards = "
+                       "\"shared\"): no server of one's own is started")
+    _record_sign_in(spawner.user.name)
 
 
 def runtime_dir(base: str) -> Callable[[object], str]:

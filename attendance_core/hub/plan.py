@@ -215,11 +215,24 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
     from ..api import SCOPE, SCOPE_DESCRIPTION, SERVICE_NAME
 
     hub["JupyterHub"]["custom_scopes"] = {SCOPE: {"description": SCOPE_DESCRIPTION}}
-    hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": ["self", SCOPE]})
+    user_scopes = ["self", SCOPE]
     hub["JupyterHub"]["services"].append({
         "name": SERVICE_NAME, "url": f"http://127.0.0.1:{_free_port()}",
         "command": [sys.executable, "-m", "attendance_core.api"],
     })
+    if settings.hub_dashboards == "shared":
+        # One dashboard server for every teacher (dashboard_service.py): after login, straight to it; no
+        # teacher server is started (hooks.pre_spawn refuses), a first sign-in is recorded at login instead.
+        from .dashboard_service import SERVICE_NAME as DASHBOARD
+
+        hub["JupyterHub"]["services"].append({
+            "name": DASHBOARD, "url": f"http://127.0.0.1:{_free_port()}", "oauth_no_confirm": True,
+            "command": [sys.executable, "-m", "attendance_core.hub.dashboard_service"],
+        })
+        hub["JupyterHub"]["default_url"] = f"/services/{DASHBOARD}/"
+        hub["JupyterHub"]["redirect_to_server"] = False
+        user_scopes.append(f"access:services!service={DASHBOARD}")
+    hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": user_scopes})
     teacher_env = {
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
         "JUPYTER_NO_CONFIG": "1",
@@ -269,6 +282,11 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     for service in hub["JupyterHub"]["services"]:
         if service["name"] == "attendance-api":  # the records' settings, as the teachers' servers get them
             service["environment"] = {k: v for k, v in plan.teacher_env.items() if k.startswith("ATTENDANCE_")}
+        elif service["name"] == "dashboard":  # the shared dashboard: a teacher's server's settings, its notebook
+            run = folder / "run" / "dashboard"
+            run.mkdir(parents=True, mode=0o700)
+            service["environment"] = {**plan.teacher_env, "JUPYTER_RUNTIME_DIR": str(run)}
+            service["command"] = [*service["command"], str(teacher / "app" / DASHBOARD_NOTEBOOK.name)]
     # JUPYTER_NO_CONFIG (in teacher_env) hides every Jupyter configuration of the machine, and with it every
     # extension enabled there: this file is the only configuration a teacher's server reads.
     hub["Spawner"]["args"] = [f"--config={teacher / 'config' / 'jupyter_server_config.json'}"]
@@ -279,6 +297,7 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
             lines.append(f"c.{section}.{name} = {value!r}")
     lines += ["from attendance_core.hub import hooks as _hooks",
               "c.Spawner.pre_spawn_hook = _hooks.pre_spawn",
+              "c.Authenticator.post_auth_hook = _hooks.post_auth",
               f"c.Spawner.environment['JUPYTER_RUNTIME_DIR'] = _hooks.runtime_dir({str(folder / 'run')!r})"]
     if is_loopback(plan.ip):
         lines.append("_hooks.refuse_foreign_hosts()")

@@ -36,6 +36,9 @@ TEACHER = "teacher"
 ROLES = (TEACHER, ADMIN)
 #: Where the hub puts the signed-in user's name, in the environment of their server and its kernels.
 HUB_USER_ENV = "JUPYTERHUB_USER"
+#: Set in the kernels of the hub's shared dashboard (``hub/dashboard_service.py``): the page's teacher comes
+#: from the server, after the page is requested, and a kernel without one may not open the records.
+SHARED_DASHBOARD_ENV = "ATTENDANCE_SHARED_DASHBOARD"
 # JupyterHub user names as its authenticators normalise them (lower case; LDAP and e-mail style names).
 _NAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,127}")
 
@@ -74,8 +77,21 @@ def normalize_user(name: str) -> str:
 
 
 def hub_user(environ: "os._Environ[str] | dict[str, str] | None" = None) -> str | None:
-    """The signed-in user the hub started this server for (``$JUPYTERHUB_USER``), or None outside a hub."""
-    name = (os.environ if environ is None else environ).get(HUB_USER_ENV, "").strip()
+    """The signed-in user the hub started this server for (``$JUPYTERHUB_USER``), or None outside a hub.
+
+    In a kernel of the hub's shared dashboard, the signed-in teacher of the page: a preheated kernel waits
+    here until a teacher's page takes it (Voilà's ``wait_for_request``). Raises :class:`PermissionDenied`
+    if no name came.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(SHARED_DASHBOARD_ENV) == "1":
+        if environ is None and env.get("VOILA_PREHEAT") == "True":
+            from voila.utils import wait_for_request
+
+            wait_for_request()
+        if not env.get(HUB_USER_ENV, "").strip():
+            raise PermissionDenied("This page does not know who signed in: reload it (the hub's login is needed).")
+    name = env.get(HUB_USER_ENV, "").strip()
     return normalize_user(name) if name else None
 
 

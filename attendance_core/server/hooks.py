@@ -114,6 +114,9 @@ class Guard:
         self.connections: dict[str, int] = defaultdict(int)
         self.last_closed: dict[str, float] = {}
         self.closing: set[str] = set()
+        #: Kernel id -> the signed-in user whose page took that preheated kernel, until the kernel is told
+        #: (the hub's shared dashboard, ``hub/dashboard_service.py``).
+        self.page_users: dict[str, str] = {}
 
     def opened(self, kernel_id: str) -> None:
         self.connections[kernel_id] += 1
@@ -137,6 +140,8 @@ class Guard:
         for gone in (set(self.connections) | set(self.last_closed)) - set(live):
             self.connections.pop(gone, None)
             self.last_closed.pop(gone, None)
+        for gone in set(self.page_users) - set(live):
+            self.page_users.pop(gone, None)
         now = time.time()
         for kernel_id in live:
             if kernel_id in self.closing or self.connected(kernel_id):
