@@ -97,7 +97,7 @@ def test_hub_needs_an_admin_first(data_dir):
     assert code == 2 and "no admin yet: add one first with `attendance users add NAME --role admin`" in err
 
 
-def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, tmp_path):
+def test_hub_configuration_lands_teachers_in_the_shared_dashboard(data_dir, tmp_path):
     assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
     code, out, err = run("hub", "--print-config")
     assert code == 0, err
@@ -105,8 +105,24 @@ def test_hub_configuration_lands_teachers_in_a_dashboard_only_server(data_dir, t
     assert config["JupyterHub"]["authenticator_class"] == "nativeauthenticator.NativeAuthenticator"
     assert config["Authenticator"]["admin_users"] == ["boss"]
     assert config["NativeAuthenticator"]["open_signup"] is False  # an admin approves each sign-up
+    services = {s["name"]: s for s in config["JupyterHub"]["services"]}
+    assert list(services) == ["idle-culler", "attendance-api", "dashboard"]  # + the SIS API, the dashboard
+    assert services["dashboard"]["oauth_no_confirm"] is True
+    assert services["dashboard"]["command"][-1] == "attendance_core.hub.dashboard_service"
+    assert config["JupyterHub"]["default_url"] == "/services/dashboard/"  # straight there after login
+    user_role = next(r for r in config["JupyterHub"]["load_roles"] if r["name"] == "user")
+    assert "access:services!service=dashboard" in user_role["scopes"]
+
+
+def test_per_teacher_servers_remain_a_choice(data_dir, tmp_path, monkeypatch):
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    monkeypatch.setenv("ATTENDANCE_HUB_DASHBOARDS", "per-teacher")
+    code, out, err = run("hub", "--print-config")
+    assert code == 0, err
+    config = json.loads(out)
     assert config["Spawner"]["default_url"] == "/voila/render/attendance_dashboard.ipynb"
-    assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler", "attendance-api"]  # + the SIS API
+    assert config["JupyterHub"]["redirect_to_server"] is True and "default_url" not in config["JupyterHub"]
+    assert [s["name"] for s in config["JupyterHub"]["services"]] == ["idle-culler", "attendance-api"]
     assert "--timeout=3600" in config["JupyterHub"]["services"][0]["command"]
     server = config["teacher_server"]
     assert {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on} == {"attendance_core.hub.teacher_pages"}

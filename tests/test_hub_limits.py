@@ -1,4 +1,5 @@
-"""A teacher's server on the hub holds as `attendance serve` does (issue 21, A-C).
+"""A teacher's own server on the hub (``hub_dashboards = "per-teacher"``) holds as `attendance serve` does
+(issue 21, A-C; the shared dashboard, the default, in test_hub_shared.py).
 
 - A: the dashboard loads nothing from another site (Font Awesome and the rest come from the hub);
 - B: `?template=` and `?theme=` are refused (400) before any kernel starts, `../../` included;
@@ -23,7 +24,8 @@ MAX_KERNELS_PER_USER = 2
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
     root = lay_out_school(tmp_path_factory.mktemp("hub-limits"), demo_encoding_cache)
     with postgres_schema() as database_url:
-        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER))
+        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER),
+                         ATTENDANCE_HUB_DASHBOARDS="per-teacher")
         add_school_users(env)
         hub = start_hub(root, env)
         try:

@@ -87,11 +87,14 @@ class _TeachersKernel(_BindOnStart):
         render_task, rendered, kernel_id = await self._manager.get_rendered_notebook(*args, **kwargs)
         self._quota.bind(self._reservation, kernel_id)
         self._guard.page_users[kernel_id] = self._user  # sent with the request's info (PageRequestInfoHandler)
+        self._guard.app.log.info("Dashboard page of %s: kernel %s (preheated)", self._user, kernel_id)
         return render_task, rendered, kernel_id
 
     async def start_kernel(self, *args, **kwargs):
         kwargs["env"] = {**(kwargs.get("env") or {}), _PAGE_USER: self._user}
-        return await super().start_kernel(*args, **kwargs)
+        kernel_id = await super().start_kernel(*args, **kwargs)
+        self._guard.app.log.info("Dashboard page of %s: kernel %s (started for it)", self._user, kernel_id)
+        return kernel_id
 
 
 class HubPageHandler(DashboardPageHandler):

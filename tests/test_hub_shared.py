@@ -1,0 +1,133 @@
+"""The hub's shared dashboard (``hub_dashboards = "shared"``, the default) holds as `attendance serve` does.
+
+One Voilà server serves every teacher (``attendance_core/hub/dashboard_service.py``), so its limits are
+per teacher within it: overrides of the template refused before a kernel starts, at most
+``max_kernels_per_user`` pages per teacher (the rest answered 503), a token in the address signing no one
+in, every request of the page going to the hub itself, every cookie SameSite=Lax. The kernels' side: a
+kernel knows its teacher only from the server, and one that does not know refuses to open the records.
+"""
+from __future__ import annotations
+
+import pytest
+
+from hub_helpers import PASSWORDS, START_TIMEOUT, add_school_users, hub_login, lay_out_school, postgres_schema, \
+    school_env, start_hub, stop_hub
+
+TIMEOUT_MS = START_TIMEOUT * 1000
+DASHBOARD = "/services/dashboard/"
+MAX_KERNELS_PER_USER = 2
+
+
+@pytest.fixture(scope="module")
+def school(demo_class, demo_encoding_cache, tmp_path_factory):
+    root = lay_out_school(tmp_path_factory.mktemp("hub-shared"), demo_encoding_cache)
+    with postgres_schema() as database_url:
+        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER))
+        add_school_users(env)
+        hub = start_hub(root, env)
+        try:
+            yield hub
+        finally:
+            stop_hub(hub)
+
+
+def pages_of(school, name: str) -> int:
+    """How many dashboard pages ``name`` got, by the shared dashboard's log."""
+    return school.log.read_text(errors="replace").count(f"Dashboard page of {name}: kernel ")
+
+
+def test_overrides_are_refused_and_a_teacher_gets_at_most_the_cap_of_pages(school):
+    session, landed = hub_login(school, "ben", PASSWORDS["ben"], follow=True)
+    assert landed.status_code == 200 and "jupyter-config-data" in landed.text  # page 1 of ben's cap
+    before = pages_of(school, "ben")
+    for query in ("template=../../", "template=lab", "theme=dark"):
+        response = session.get(f"{school.url}{DASHBOARD}?{query}", timeout=START_TIMEOUT)
+        assert response.status_code == 400, (query, response.status_code)
+        assert "own template" in response.text and "Traceback" not in response.text
+    assert pages_of(school, "ben") == before  # refused before any kernel was taken
+
+    codes = [session.get(f"{school.url}{DASHBOARD}", timeout=START_TIMEOUT).status_code for _ in range(6)]
+    assert codes.count(200) == MAX_KERNELS_PER_USER - 1 and codes.count(503) == 6 - codes.count(200), codes
+    refused = session.get(f"{school.url}{DASHBOARD}", timeout=START_TIMEOUT)
+    assert refused.status_code == 503 and "already open" in refused.text
+    assert pages_of(school, "ben") == MAX_KERNELS_PER_USER
+    # another teacher is not held back by ben's pages
+    ana, page = hub_login(school, "ana", PASSWORDS["ana"], follow=True)
+    assert page.status_code == 200 and "jupyter-config-data" in page.text
+
+
+def test_a_token_in_the_address_signs_no_one_in(school):
+    import requests
+
+    session, _ = hub_login(school, "ana", PASSWORDS["ana"])
+    xsrf = next((c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub")), "")
+    made = session.post(f"{school.url}/hub/api/users/ana/tokens", json={"note": "test", "expires_in": 600},
+                        headers={"X-XSRFToken": xsrf}, timeout=60)
+    assert made.status_code in (200, 201), made.text[:300]
+    for token in (made.json()["token"], "0" * 32):
+        response = requests.get(f"{school.url}{DASHBOARD}?token={token}", timeout=START_TIMEOUT)
+        assert response.url.startswith(f"{school.url}/hub/login"), response.url
+        assert "jupyter-config-data" not in response.text
+
+
+def test_every_request_goes_to_the_hub_and_every_cookie_is_same_site(browser, school):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(school.url + "/hub/login", timeout=TIMEOUT_MS)
+        page.fill("#username_input", "boss")
+        page.fill("#password_input", PASSWORDS["boss"])
+        page.click("#login_submit", no_wait_after=True)
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=TIMEOUT_MS)
+        cookies = context.cookies()
+    finally:
+        context.close()
+    foreign = sorted({url for url in requested if not url.startswith((school.url + "/", "data:", "blob:"))})
+    assert foreign == [], f"requests to other hosts: {foreign}"
+    assert any(url.startswith(school.url + DASHBOARD + "voila/") for url in requested), requested
+    names = {c["name"] for c in cookies}
+    assert {"jupyterhub-session-id", "jupyterhub-hub-login"} <= names and "service-dashboard" in names, names
+    assert all(c["sameSite"] == "Lax" for c in cookies), cookies
+
+
+def test_kernels_never_get_the_services_hub_credentials(monkeypatch):
+    """A page's kernel: no JUPYTERHUB_* of the service (its API token), only the teacher's name it was started
+    for, and the mark that it is a shared dashboard's kernel."""
+    import asyncio
+    import concurrent.futures
+
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    from attendance_core.hub.dashboard_service import _PAGE_USER, DashboardKernels
+
+    started = {}
+
+    async def start_kernel(self, *args, **kwargs):
+        started.update(kwargs["env"])
+        return "k"
+
+    monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", start_kernel)
+    env = {"PATH": "/bin", "JUPYTERHUB_API_TOKEN": "secret", "JPY_API_TOKEN": "secret",
+           "JUPYTERHUB_CLIENT_ID": "service-dashboard", _PAGE_USER: "ana"}
+    def run(coroutine):  # in a thread of its own: the browser tests' Playwright loop runs in this one
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+
+    assert run(DashboardKernels().start_kernel(env=env)) == "k"
+    assert started == {"PATH": "/bin", "JUPYTERHUB_USER": "ana", "ATTENDANCE_SHARED_DASHBOARD": "1"}
+    started.clear()
+    run(DashboardKernels().start_kernel(env={"PATH": "/bin", "JUPYTERHUB_USER": "forged"}))
+    assert started == {"PATH": "/bin", "ATTENDANCE_SHARED_DASHBOARD": "1"}  # a preheated kernel: no name yet
+
+
+def test_a_shared_dashboards_kernel_without_a_teacher_opens_nothing():
+    from attendance_core.school.access import PermissionDenied, hub_user
+
+    with pytest.raises(PermissionDenied, match="does not know who signed in"):
+        hub_user({"ATTENDANCE_SHARED_DASHBOARD": "1"})
+    assert hub_user({"ATTENDANCE_SHARED_DASHBOARD": "1", "JUPYTERHUB_USER": "Ana"}) == "ana"
+    assert hub_user({}) is None  # attendance serve: no hub, no user
