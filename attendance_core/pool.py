@@ -87,22 +87,30 @@ def _model_preload_class():
 
     class ModelPreload(WorkerPlugin):
         """Loads dlib's models (the detector ``model``, landmarks, encoder) and the proposal networks once, when
-        a worker starts (a worker restarted by its nanny gets them again)."""
+        a worker starts (a worker restarted by its nanny gets them again); on a machine shared with the
+        dashboards (``niceness`` > 0), makes the worker yield the cores to them when both want them."""
 
         name = "attendance-models"
 
-        def __init__(self, model: str = "hog"):
-            self.model = model
+        def __init__(self, model: str = "hog", niceness: int = 0):
+            self.model, self.niceness = model, niceness
 
         def setup(self, worker) -> None:
             from . import proposals
             from .faces import check_models
 
+            if self.niceness:
+                os.nice(self.niceness)  # this thread, and the threads started after it (the task's)
             check_models(self.model)
             proposals.available()
 
     ModelPreload.__module__, ModelPreload.__qualname__ = __name__, "ModelPreload"  # pickled by reference
     return ModelPreload
+
+
+#: How much a pool worker on the dashboards' own machine yields to them: a teacher's page loading (the server
+#: and the kernel answering) goes before a photo being analysed, which waits a little longer instead.
+WORKER_NICENESS = 10
 
 
 def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = None) -> "LocalCluster":
@@ -135,7 +143,7 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
                                protocol="tls://" if security else None)
     try:
         with Client(cluster, set_as_default=False, security=security) as client:
-            client.register_plugin(__getattr__("ModelPreload")(model))
+            client.register_plugin(__getattr__("ModelPreload")(model, WORKER_NICENESS))
     except BaseException:
         cluster.close()
         raise

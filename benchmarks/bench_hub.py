@@ -38,6 +38,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from hub_helpers import lay_out_school, postgres_schema, school_env, start_hub, stop_hub  # noqa: E402
 
+from attendance_core.hub.dashboard_service import REFILL_SECONDS  # noqa: E402
+
 EXPECTED_12MP = {"Barack_Obama": "present", "Joe_Biden": "present"}
 EXPECTED = {"Barack_Obama": "present", "Joe_Biden": "present", "Kit_Harington": "present",
             "Rose_Leslie": "present", "Alex_Lacamoire": "absent"}
@@ -129,16 +131,57 @@ def per_teacher_mb(hub_pid: int, log: Path) -> tuple[dict[str, float], float]:
     return out, shared
 
 
-class Gate:
-    """Holds every teacher's page open, marked, until all are: then reads the memory once (``measure``)."""
+#: What each process of the hub's tree is, by its command line (the first match).
+ROLES = [("jupyterhub.singleuser", "a teacher's own Jupyter server"),
+         ("attendance_core.hub.dashboard_service", "the shared dashboard server"),
+         ("ipykernel_launcher", "dashboard kernels"), ("attendance_core.api", "attendance-api"),
+         ("jupyterhub_idle_culler", "idle culler"), ("configurable-http-proxy", "proxy"),
+         ("-m jupyterhub", "JupyterHub")]
 
-    def __init__(self, teachers: int, measure):
-        self.left, self.measure, self.measured, self._open = teachers, measure, None, asyncio.Event()
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int, hub_pid: int) -> str:
+    if pid == hub_pid:
+        return "attendance hub (the pool's scheduler)"
+    cmdline = _cmdline(pid)
+    for needle, role in ROLES:
+        if needle in cmdline:
+            return role
+    return "recognition pool workers" if _maps_dlib(pid) else "other"
+
+
+def cpu_by_process(hub_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by every process of the hub's tree, with what the process is."""
+    return {pid: (_role(pid, hub_pid), _cpu_seconds(pid)) for pid in [hub_pid, *_children(hub_pid)]}
+
+
+def cpu_profile(start: dict[int, tuple[str, float]], end: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """Core-seconds by role between two :func:`cpu_by_process` readings (processes started between count whole)."""
+    out: dict[str, float] = {}
+    for pid, (role, cpu) in end.items():
+        out[role] = out.get(role, 0.0) + cpu - start.get(pid, (role, 0.0))[1]
+    return out
+
+
+class Gate:
+    """Holds every teacher's page open, marked, until all are: then reads the memory once (``measure``), and
+    keeps the pages open ``hold`` seconds more (while the shared dashboard replaces its preheated kernels)."""
+
+    def __init__(self, teachers: int, measure, hold: float = 0.0):
+        self.left, self.measure, self.hold, self.measured, self._open = teachers, measure, hold, None, asyncio.Event()
 
     async def arrive(self) -> None:
         self.left -= 1
         if self.left == 0:
             self.measured = self.measure()
+            await asyncio.sleep(self.hold)
             self._open.set()
         await self._open.wait()
 
@@ -198,11 +241,12 @@ async def one_teacher(browser, url: str, name: str, photos: list[Path], expected
 
 
 async def wave(url: str, names: list[str], photos: list[Path], expected: dict = EXPECTED,
-               measure=lambda: None) -> tuple[list[dict], object]:
-    """Every teacher of ``names`` at once; their results, and ``measure()`` taken while every page is open."""
+               measure=lambda: None, hold: float = 0.0) -> tuple[list[dict], object]:
+    """Every teacher of ``names`` at once; their results, and ``measure()`` taken while every page is open
+    (which stay open ``hold`` seconds more)."""
     from playwright.async_api import async_playwright
 
-    gate = Gate(len(names), measure)
+    gate = Gate(len(names), measure, hold)
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -239,19 +283,31 @@ def warm_mark_seconds(photo: Path, cache: Path, rounds: int = 3) -> float:
     return best
 
 
+def settle(hub_pid: int, timeout: float = 300.0) -> None:
+    """Wait until the hub's processes are quiet (under a tenth of a core for 3 s): started, the pool's models
+    loaded, the preheated kernels ready."""
+    deadline = time.monotonic() + timeout
+    last, quiet = sum(c for _, c in cpu_by_process(hub_pid).values()), 0
+    while time.monotonic() < deadline and quiet < 3:
+        time.sleep(1)
+        now = sum(c for _, c in cpu_by_process(hub_pid).values())
+        quiet = quiet + 1 if now - last < 0.1 else 0
+        last = now
+
+
 def run_hub(root: Path, env: dict[str, str], names: list[str], photos: list[Path]) -> dict:
     """One hub at ``env``'s settings: a teacher alone (two photos), the same teacher with the 12 MP photo
     alone, then every teacher of ``names`` at once; times, memory and whether every result was right."""
     hub = start_hub(root, env)
     try:
         # A school starts its hub before the morning: the shared dashboard's preheated kernels are ready.
-        deadline = time.monotonic() + 300
-        while env.get("ATTENDANCE_HUB_DASHBOARDS") != "per-teacher" and time.monotonic() < deadline \
-                and "Kernel pool of attendance_dashboard.ipynb is filled" not in hub.log.read_text(errors="replace"):
-            time.sleep(1)
+        settle(hub.proc.pid)
         sampler = PeakSampler(hub.proc.pid)
         sampler.start()
-        alone = asyncio.run(wave(hub.url, ["solo"], photos))[0][0]
+        cpu_before = cpu_by_process(hub.proc.pid)
+        preheated = [cpu for role, cpu in cpu_before.values() if role == "dashboard kernels"]
+        (alone,), cpu_after = asyncio.run(wave(hub.url, ["solo"], photos, measure=lambda: cpu_by_process(hub.proc.pid)))
+        profile = cpu_profile(cpu_before, cpu_after)
         single = asyncio.run(wave(hub.url, ["solo"], photos[1:], EXPECTED_12MP))[0][0]
         sampler.peak = 0.0
 
@@ -259,13 +315,17 @@ def run_hub(root: Path, env: dict[str, str], names: list[str], photos: list[Path
             memory, shared = per_teacher_mb(hub.proc.pid, hub.log)
             return memory, shared, pool_mb(hub.proc.pid), teachers_with_dlib(hub.proc.pid)
 
+        # The whole hub's peak includes the preheated kernels that replace the ones taken (REFILL_SECONDS
+        # later): the pages stay open until they have started.
+        hold = 0.0 if env.get("ATTENDANCE_HUB_DASHBOARDS") == "per-teacher" else REFILL_SECONDS + 40
         results, (memory, shared, (pool, workers), with_dlib) = asyncio.run(wave(hub.url, names, photos,
-                                                                                 measure=measure))
+                                                                                 measure=measure, hold=hold))
         sampler.stop()
     finally:
         stop_hub(hub)
     mem = [memory.get(n, 0.0) + shared / len(names) for n in names]
-    return {"alone": alone, "single": single, "results": results, "shared": shared,
+    return {"alone": alone, "single": single, "results": results, "shared": shared, "profile": profile,
+            "preheat": statistics.median(preheated) if preheated else 0.0,
             "dash": [r["dashboard_s"] for r in results], "res": [r["result_s"] for r in results],
             "mem": mem, "pool": pool, "workers": workers, "peak": sampler.peak, "with_dlib": with_dlib,
             "wrong": [r["name"] for r in [alone, single, *results] if not r["right"]]}
@@ -340,6 +400,13 @@ def main() -> int:
         met = met and ok
         print(f"{label:<46}{b:>10.1f}{a:>10.1f}{'' if target is None else format(target, '.0f'):>10}  "
               f"{'' if target is None else ('yes' if ok else 'no')}")
+    print("where one teacher's sign-in and two photos go, core-seconds by process (the page open and marked):")
+    roles = sorted(set(before["profile"]) | set(after["profile"]),
+                   key=lambda r: -max(before["profile"].get(r, 0.0), after["profile"].get(r, 0.0)))
+    for role in roles:
+        print(f"  {role:<44}{before['profile'].get(role, 0.0):>10.2f}{after['profile'].get(role, 0.0):>10.2f}")
+    print(f"  {'total':<44}{sum(before['profile'].values()):>10.2f}{sum(after['profile'].values()):>10.2f}")
+    print(f"  {'(paid before the sign-in: preheating a kernel)':<44}{'':>10}{after['preheat']:>10.2f}")
     print(f"pool workers: {after['workers']}; teachers with dlib loaded: before {before['with_dlib']}, "
           f"after {after['with_dlib']}")
     wrong = before["wrong"] + after["wrong"]

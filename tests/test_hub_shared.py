@@ -5,6 +5,8 @@ per teacher within it: overrides of the template refused before a kernel starts,
 ``max_kernels_per_user`` pages per teacher (the rest answered 503), a token in the address signing no one
 in, every request of the page going to the hub itself, every cookie SameSite=Lax. The kernels' side: a
 kernel knows its teacher only from the server, and one that does not know refuses to open the records.
+And the recognition pool's fault: a worker killed while it marks a teacher's photo (the hub runs the CNN
+detector here, so that a 12 MP photo keeps a worker busy long enough to be killed in the act).
 """
 from __future__ import annotations
 
@@ -22,9 +24,12 @@ MAX_KERNELS_PER_USER = 2
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
     root = lay_out_school(tmp_path_factory.mktemp("hub-shared"), demo_encoding_cache)
     with postgres_schema() as database_url:
-        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER))
+        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER),
+                         ATTENDANCE_DETECTOR="cnn")
+        hub_root, hub_database = root, database_url
         add_school_users(env)
         hub = start_hub(root, env)
+        hub.root, hub.database_url = hub_root, hub_database
         try:
             yield hub
         finally:
@@ -131,3 +136,67 @@ def test_a_shared_dashboards_kernel_without_a_teacher_opens_nothing():
         hub_user({"ATTENDANCE_SHARED_DASHBOARD": "1"})
     assert hub_user({"ATTENDANCE_SHARED_DASHBOARD": "1", "JUPYTERHUB_USER": "Ana"}) == "ana"
     assert hub_user({}) is None  # attendance serve: no hub, no user
+
+
+def _busy_pool_worker(school, timeout: float = 120.0) -> int:
+    """The pid of the pool worker that is working (its CPU time rising by half a second)."""
+    import time
+
+    from test_pool_serve import _descendants, _maps
+
+    def cpu(pid: int) -> float:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return int(fields[11]) + int(fields[12])
+
+    workers = [p for p in _descendants(school.proc.pid) if "_dlib_pybind11" in _maps(p)]
+    assert workers, "no pool worker"
+    start = {p: cpu(p) for p in workers}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in workers:
+            if cpu(pid) - start[pid] >= 50:  # clock ticks: half a second
+                return pid
+        time.sleep(0.1)
+    raise AssertionError("no pool worker got busy")
+
+
+def test_a_worker_killed_while_it_marks_a_photo_the_page_says_so_and_a_retry_succeeds(browser, school, tmp_path):
+    import os
+    import signal
+
+    from conftest import SAMPLE_IMAGES
+    from test_hub_browser import sign_in, user_store
+    from test_pool import twelve_megapixel_jpeg
+    from test_serve_browser import choose_photo, wait_for_status
+
+    big = tmp_path / "class-12mp.jpg"
+    big.write_bytes(twelve_megapixel_jpeg())
+    context, page = sign_in(browser, school, "ana")
+    try:
+        choose_photo(page, SAMPLE_IMAGES / "two_people.jpg")
+        wait_for_status(page, "Barack_Obama", "present")
+        page.fill(".widget-text input[placeholder='e.g. Mathematics']", "Physics")
+        page.keyboard.press("Tab")
+        page.click(".sa-save")
+        page.wait_for_selector(".sa-message .sa-success:has-text('Session saved')", timeout=TIMEOUT_MS)
+        with user_store(school, "ana") as store:
+            saved = store.sessions("7A")
+            marks = store.session_marks(int(saved["id"].iloc[0]))
+
+        choose_photo(page, big)
+        os.kill(_busy_pool_worker(school), signal.SIGKILL)
+        page.wait_for_selector(".sa-message :text('the recognition worker stopped')", timeout=TIMEOUT_MS)
+        assert "class-12mp.jpg" in page.inner_text(".sa-message") and "try this photo again" in page.inner_text(".sa-message")
+        wait_for_status(page, "Barack_Obama", "present")  # what was marked stays marked
+
+        choose_photo(page, SAMPLE_IMAGES / "kit_with_rose.jpg")  # the pool has started a new worker
+        wait_for_status(page, "Kit_Harington", "present")
+        wait_for_status(page, "Rose_Leslie", "present")
+    finally:
+        context.close()
+    with user_store(school, "ana") as store:  # the saved session is as it was
+        assert store.sessions("7A")[["id", "present", "absent"]].equals(saved[["id", "present", "absent"]])
+        assert store.session_marks(int(saved["id"].iloc[0])).equals(marks)

@@ -40,6 +40,10 @@ from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelW
 SERVICE_NAME = "dashboard"
 #: Set by :class:`DashboardKernels` from the page's signed-in user; becomes the kernel's ``JUPYTERHUB_USER``.
 _PAGE_USER = "_ATTENDANCE_PAGE_USER"
+#: A preheated kernel taken by a page is replaced this long after: when teachers sign in together, the
+#: replacements (3 core-seconds each) start after the rush instead of slowing every page of it down; a
+#: teacher who finds no kernel ready gets one started for their page at once.
+REFILL_SECONDS = 60.0
 #: The service's own hub credentials and settings: never passed on to a kernel.
 _HUB_PREFIXES = ("JUPYTERHUB_", "JPY_")
 
@@ -192,8 +196,7 @@ def voila_config(settings, notebook: Path, port: int, base_url: str) -> dict[str
     config["VoilaConfiguration"].update(
         preheat_kernel=warm > 0, default_pool_size=warm,
         multi_kernel_manager_class="attendance_core.hub.dashboard_service.DashboardKernels")
-    # Refill a taken kernel's place after the rush of sign-ins, not during it.
-    config["VoilaKernelManager"] = {"fill_delay": 5.0}
+    config["VoilaKernelManager"] = {"fill_delay": REFILL_SECONDS}
     config["AttendanceVoila"] = {"max_kernels": settings.hub_max_kernels,
                                  "max_kernels_per_user": settings.max_kernels_per_user}
     return config
