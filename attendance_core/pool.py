@@ -334,11 +334,11 @@ class PoolRecognizer(Recognizer):
     def reference_faces(self, path: Path) -> "CachedFaces":
         """The faces of a reference photo, encoded on the pool; raises :class:`PoolError` when it cannot be
         (a failure is not cached as the photo's problem)."""
-        from distributed.scheduler import KilledWorker
-
         path = Path(path)
         data = path.read_bytes()
-        client = self.client()
+        client = self.client()  # first: distributed is imported once, here or by warm_up's thread, not by both
+        from distributed.scheduler import KilledWorker
+
         try:
             return client.submit(reference_faces, data, path.name, key=_task_key(REFERENCE_TASK), pure=False,
                                  retries=0).result()

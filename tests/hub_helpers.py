@@ -5,6 +5,7 @@ Rose Leslie). Users: ``ana`` teaches 7A, ``ben`` teaches 7B, ``boss`` is the adm
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -80,6 +81,22 @@ def add_school_users(env: dict[str, str], with_passwords: bool = True) -> None:
         assert done.returncode == 0, done.stderr
 
 
+@contextlib.contextmanager
+def running_school(tmp_path_factory, encoding_cache: Path, name: str, **settings: str):
+    """The school of this module on a private PostgreSQL schema, its users added, `attendance hub` running with
+    ``settings`` (``ATTENDANCE_*`` variables); yields the hub (with ``root`` and ``database_url``)."""
+    root = lay_out_school(tmp_path_factory.mktemp(name), encoding_cache)
+    with postgres_schema() as database_url:
+        env = school_env(root, database_url, **settings)
+        add_school_users(env)
+        hub = start_hub(root, env)
+        hub.root, hub.database_url = root, database_url
+        try:
+            yield hub
+        finally:
+            stop_hub(hub)
+
+
 def start_hub(root: Path, env: dict[str, str], *args: str) -> SimpleNamespace:
     """`attendance hub` on a free port of 127.0.0.1; returns url, port, proc and log."""
     port = free_port()
@@ -123,3 +140,26 @@ def hub_login(hub: SimpleNamespace, name: str, password: str, follow: bool = Fal
                                                              "_xsrf": session.cookies.get("_xsrf", "")},
                             allow_redirects=follow, timeout=START_TIMEOUT, hooks=hooks)
     return session, response
+
+
+def sign_in_recorded(browser, hub: SimpleNamespace, name: str) -> SimpleNamespace:
+    """Sign ``name`` in through the hub's login form in a new browser context, until the dashboard and its
+    fonts are there; returns every URL the page requested (``requested``), the context's cookies
+    (``cookies``) and the computed font family of the buttons' icons (``icon_font``)."""
+    timeout_ms = START_TIMEOUT * 1000
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(hub.url + "/hub/login", timeout=timeout_ms)
+        page.fill("#username_input", name)
+        page.fill("#password_input", PASSWORDS[name])
+        page.click("#login_submit", no_wait_after=True)
+        page.wait_for_selector(".sa-upload-photos", timeout=timeout_ms)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=timeout_ms)
+        icon_font = page.evaluate("() => getComputedStyle(document.querySelector('.widget-button i.fa')).fontFamily")
+        return SimpleNamespace(requested=requested, cookies=context.cookies(), icon_font=icon_font)
+    finally:
+        context.close()

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from conftest import ARTIFACTS, SAMPLE_IMAGES
-from hub_helpers import (PASSWORDS, START_TIMEOUT, add_school_users, hub_login, lay_out_school, postgres_schema,
-                         school_env, start_hub, stop_hub)
+from hub_helpers import PASSWORDS, START_TIMEOUT, hub_login, running_school
 
 TIMEOUT_MS = START_TIMEOUT * 1000
 DASHBOARD = "/services/dashboard/"
@@ -22,16 +21,8 @@ DASHBOARD = "/services/dashboard/"
 
 @pytest.fixture(scope="module")
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
-    root = lay_out_school(tmp_path_factory.mktemp("hub-school"), demo_encoding_cache)
-    with postgres_schema() as database_url:
-        env = school_env(root, database_url)
-        add_school_users(env)
-        hub = start_hub(root, env)
-        hub.root, hub.database_url = root, database_url
-        try:
-            yield hub
-        finally:
-            stop_hub(hub)
+    with running_school(tmp_path_factory, demo_encoding_cache, "hub-school") as hub:
+        yield hub
 
 
 def user_store(school, name):
@@ -68,6 +59,9 @@ def test_anonymous_requests_get_the_login_page(school):
         response = requests.get(school.url + path, timeout=60)
         assert response.status_code == 200 and "/hub/login" in response.url, (path, response.url)
         assert 'id="password_input"' in response.text and "sa-app" not in response.text
+    # the dashboard's kernel API without a login: refused, not an error page
+    response = requests.get(f"{school.url}{DASHBOARD}api/kernels/00000000-0000-0000-0000-000000000000", timeout=60)
+    assert response.status_code == 403 and "Traceback" not in response.text
 
 
 def test_teacher_signs_in_marks_saves_and_finds_the_session_in_history(browser, school):

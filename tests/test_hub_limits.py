@@ -12,26 +12,17 @@ import time
 
 import pytest
 
-from hub_helpers import PASSWORDS, START_TIMEOUT, add_school_users, hub_login, lay_out_school, postgres_schema, \
-    school_env, start_hub, stop_hub
+from hub_helpers import PASSWORDS, START_TIMEOUT, hub_login, running_school, sign_in_recorded
 
-TIMEOUT_MS = START_TIMEOUT * 1000
 DASHBOARD = "/voila/render/attendance_dashboard.ipynb"
 MAX_KERNELS_PER_USER = 2
 
 
 @pytest.fixture(scope="module")
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
-    root = lay_out_school(tmp_path_factory.mktemp("hub-limits"), demo_encoding_cache)
-    with postgres_schema() as database_url:
-        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER),
-                         ATTENDANCE_HUB_DASHBOARDS="per-teacher")
-        add_school_users(env)
-        hub = start_hub(root, env)
-        try:
-            yield hub
-        finally:
-            stop_hub(hub)
+    with running_school(tmp_path_factory, demo_encoding_cache, "hub-limits",
+                        ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER), ATTENDANCE_HUB_DASHBOARDS="per-teacher") as hub:
+        yield hub
 
 
 def hub_xsrf(session) -> str:
@@ -91,21 +82,8 @@ def test_plain_gets_leave_at_most_the_cap_of_kernels_and_unopened_ones_are_shut_
 
 def test_every_request_of_a_teachers_dashboard_goes_to_the_hub_itself(browser, school):
     """No CDN under the hub either: the page, its scripts, styles and the icon font come from the hub."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    requested: list[str] = []
-    context.on("request", lambda request: requested.append(request.url))
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(school.url + "/hub/login", timeout=TIMEOUT_MS)
-        page.fill("#username_input", "ben")
-        page.fill("#password_input", PASSWORDS["ben"])
-        page.click("#login_submit", no_wait_after=True)
-        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
-        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=TIMEOUT_MS)
-        icon_font = page.evaluate("() => getComputedStyle(document.querySelector('.widget-button i.fa')).fontFamily")
-    finally:
-        context.close()
+    signed_in = sign_in_recorded(browser, school, "ben")
+    requested, icon_font = signed_in.requested, signed_in.icon_font
     foreign = sorted({url for url in requested if not url.startswith((school.url + "/", "data:", "blob:"))})
     assert foreign == [], f"requests to other hosts: {foreign}"
     assert any("/user/ben/voila/" in url for url in requested), requested

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub_helpers import PASSWORDS, START_TIMEOUT, add_school_users, hub_login, lay_out_school, postgres_schema, \
-    school_env, start_hub, stop_hub
+from hub_helpers import PASSWORDS, START_TIMEOUT, hub_login, running_school, sign_in_recorded
 
 TIMEOUT_MS = START_TIMEOUT * 1000
 DASHBOARD = "/services/dashboard/"
@@ -22,18 +21,9 @@ MAX_KERNELS_PER_USER = 2
 
 @pytest.fixture(scope="module")
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
-    root = lay_out_school(tmp_path_factory.mktemp("hub-shared"), demo_encoding_cache)
-    with postgres_schema() as database_url:
-        env = school_env(root, database_url, ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER),
-                         ATTENDANCE_DETECTOR="cnn")
-        hub_root, hub_database = root, database_url
-        add_school_users(env)
-        hub = start_hub(root, env)
-        hub.root, hub.database_url = hub_root, hub_database
-        try:
-            yield hub
-        finally:
-            stop_hub(hub)
+    with running_school(tmp_path_factory, demo_encoding_cache, "hub-shared",
+                        ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER), ATTENDANCE_DETECTOR="cnn") as hub:
+        yield hub
 
 
 def pages_of(school, name: str) -> int:
@@ -76,21 +66,8 @@ def test_a_token_in_the_address_signs_no_one_in(school):
 
 
 def test_every_request_goes_to_the_hub_and_every_cookie_is_same_site(browser, school):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    requested: list[str] = []
-    context.on("request", lambda request: requested.append(request.url))
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(school.url + "/hub/login", timeout=TIMEOUT_MS)
-        page.fill("#username_input", "boss")
-        page.fill("#password_input", PASSWORDS["boss"])
-        page.click("#login_submit", no_wait_after=True)
-        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
-        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=TIMEOUT_MS)
-        cookies = context.cookies()
-    finally:
-        context.close()
+    signed_in = sign_in_recorded(browser, school, "boss")
+    requested, cookies = signed_in.requested, signed_in.cookies
     foreign = sorted({url for url in requested if not url.startswith((school.url + "/", "data:", "blob:"))})
     assert foreign == [], f"requests to other hosts: {foreign}"
     assert any(url.startswith(school.url + DASHBOARD + "voila/") for url in requested), requested

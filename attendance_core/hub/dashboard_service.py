@@ -65,13 +65,13 @@ class HubIdentityProvider(JupyterHubIdentityProvider):
     """The hub's OAuth login for this service (JupyterHub's own identity provider for jupyter servers),
     with no token of its own: Voilà would print the service's API token in its URL otherwise."""
 
+    def __init__(self, **kwargs):
+        kwargs.pop("token", None)  # Voilà passes one to every identity provider
+        super().__init__(**kwargs)
+
     @property
     def token(self) -> str:
         return ""
-
-    @token.setter
-    def token(self, value) -> None:  # Voilà passes token="" to every identity provider
-        pass
 
 
 class _TeachersKernel(_BindOnStart):
@@ -134,6 +134,8 @@ class OwnKernelHandler(KernelHandler):
 
     async def prepare(self):
         await super().prepare()
+        if self.current_user is None:
+            return  # not signed in: refused by the handler's own check
         if self.request.method != "GET":
             raise tornado.web.HTTPError(405)
         _check_owner(self, self.path_kwargs.get("kernel_id", ""))
@@ -183,14 +185,18 @@ class HubDashboardVoila(AttendanceVoila):
         return handlers
 
 
-def voila_config(settings, notebook: Path, port: int, base_url: str) -> dict[str, Any]:
-    """The service's Voilà configuration: ``attendance serve``'s, on 127.0.0.1:``port`` under ``base_url``,
-    with the hub's login and ``settings.dashboard_warm_kernels`` preheated kernels."""
+def voila_config(settings, notebook: Path, port: int, base_url: str, ip: str = "127.0.0.1") -> dict[str, Any]:
+    """The service's Voilà configuration: ``attendance serve``'s, on ``ip``:``port`` under ``base_url``, with
+    the hub's login and ``settings.dashboard_warm_kernels`` preheated kernels.
+
+    ip: 127.0.0.1 when the hub starts the service; a dashboard in a pod of its own (a hub's external
+    service) listens on 0.0.0.0, its kernels still reaching it on 127.0.0.1.
+    """
     from ..server import plan_server
 
     config = plan_server(settings, "127.0.0.1", port, token="", notebook=notebook).voila_config
     config.pop("PasswordIdentityProvider", None)
-    config["Voila"].update(base_url=base_url, token=None)
+    config["Voila"].update(ip=ip, base_url=base_url, token=None)
     config["Voila"]["tornado_settings"]["allow_remote_access"] = True  # the hub's proxy forwards its own Host
     warm = settings.dashboard_warm_kernels
     config["VoilaConfiguration"].update(
@@ -211,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     base_url = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     os.environ.pop(HUB_USER_ENV, None)  # a kernel's teacher comes from its page's request, nothing else
     settings = load_settings()
-    config = voila_config(settings, notebook, service_url.port, base_url)
+    config = voila_config(settings, notebook, service_url.port, base_url, service_url.hostname or "127.0.0.1")
     scrub_logs((os.environ.get("JUPYTERHUB_API_TOKEN", ""),))
     HubDashboardVoila.launch_instance([str(notebook)], config=Config(config))
 
