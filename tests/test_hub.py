@@ -160,3 +160,16 @@ def test_account_password_can_be_changed(data_dir):
     set_account_password(settings, "ana", "first-Pass-1234")
     set_account_password(settings, "ana", "second-Pass-5678")
     assert accounts(settings) == {"ana": True}
+
+
+def test_settings_given_to_the_hub_in_its_environment_reach_the_dashboards(data_dir, tmp_path, monkeypatch):
+    assert run("users", "add", "boss", "--role", "admin", stdin="admin-Pass-4821\n")[0] == 0
+    monkeypatch.setenv("ATTENDANCE_DETECTOR", "cnn")
+    monkeypatch.setenv("ATTENDANCE_DASHBOARD_WARM_KERNELS", "1")
+    monkeypatch.setenv("ATTENDANCE_TOKEN", "serve-token-not-for-the-hub-0123456789")
+    monkeypatch.setenv("ATTENDANCE_PASSWORD_HASH", "argon2:not-for-the-hub")
+    plan = plan_hub(load_settings())
+    assert plan.teacher_env["ATTENDANCE_DETECTOR"] == "cnn" and plan.teacher_env["ATTENDANCE_DASHBOARD_WARM_KERNELS"] == "1"
+    assert "ATTENDANCE_TOKEN" not in plan.teacher_env and "ATTENDANCE_PASSWORD_HASH" not in plan.teacher_env
+    written = write_config(plan, tmp_path / "private").read_text()
+    assert "'ATTENDANCE_DETECTOR': 'cnn'" in written and "serve-token" not in written

@@ -22,7 +22,9 @@ MAX_KERNELS_PER_USER = 2
 @pytest.fixture(scope="module")
 def school(demo_class, demo_encoding_cache, tmp_path_factory):
     with running_school(tmp_path_factory, demo_encoding_cache, "hub-shared",
-                        ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER), ATTENDANCE_DETECTOR="cnn") as hub:
+                        ATTENDANCE_MAX_KERNELS_PER_USER=str(MAX_KERNELS_PER_USER), ATTENDANCE_DETECTOR="cnn",
+                        # one kept ready: a teacher's first page takes it, the next one gets a kernel started for it
+                        ATTENDANCE_DASHBOARD_WARM_KERNELS="1") as hub:
         yield hub
 
 
@@ -46,6 +48,21 @@ def test_overrides_are_refused_and_a_teacher_gets_at_most_the_cap_of_pages(schoo
     refused = session.get(f"{school.url}{DASHBOARD}", timeout=START_TIMEOUT)
     assert refused.status_code == 503 and "already open" in refused.text
     assert pages_of(school, "ben") == MAX_KERNELS_PER_USER
+    # one of ben's pages took the preheated kernel, the other got one started for it: ben's name in its
+    # environment, none of the service's hub credentials
+    import re
+
+    from test_pool_serve import _cmdline, _descendants, _environ
+
+    log = school.log.read_text(errors="replace")
+    assert "Dashboard page of ben: kernel " in log and "(preheated)" in log
+    started = re.findall(r"Dashboard page of ben: kernel ([0-9a-f-]{36}) \(started for it\)", log)
+    assert len(started) == 1, [line for line in log.splitlines() if "Dashboard page of" in line]
+    kernel = next(p for p in _descendants(school.proc.pid) if f"kernel-{started[0]}.json" in _cmdline(p))
+    environ = _environ(kernel)
+    assert environ["JUPYTERHUB_USER"] == "ben" and environ["ATTENDANCE_SHARED_DASHBOARD"] == "1"
+    hub_keys = [k for k in environ if "TOKEN" in k or (k.startswith("JUPYTERHUB_") and k != "JUPYTERHUB_USER")]
+    assert hub_keys == [], hub_keys  # (jupyter_client adds JPY_PARENT_PID: the server's pid)
     # another teacher is not held back by ben's pages
     ana, page = hub_login(school, "ana", PASSWORDS["ana"], follow=True)
     assert page.status_code == 200 and "jupyter-config-data" in page.text

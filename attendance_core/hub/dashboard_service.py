@@ -85,7 +85,8 @@ class _TeachersKernel(_BindOnStart):
     def get_pool_size(self, notebook: str) -> int:
         # Kernels still starting do not count: a teacher beyond the ready ones starts a kernel at once
         # instead of queueing behind a refill.
-        return sum(1 for task in self._manager._pools.get(notebook, []) if task.done() and not task.exception())
+        pools = getattr(self._manager, "_pools", {})  # Voilà's preheated kernels (none with 0 warm kernels)
+        return sum(1 for task in pools.get(notebook, []) if task.done() and not task.exception())
 
     async def get_rendered_notebook(self, *args, **kwargs):
         render_task, rendered, kernel_id = await self._manager.get_rendered_notebook(*args, **kwargs)

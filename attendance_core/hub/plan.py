@@ -28,15 +28,17 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from ..school import access
-from ..config import ConfigError, Settings
+from ..config import ENV_PREFIX, ConfigError, Settings
 from ..files import write_new_private
 from ..records import Store
-from ..server import DASHBOARD_NOTEBOOK, TEMPLATES, is_loopback
+from ..server import DASHBOARD_NOTEBOOK, TEMPLATES, TOKEN_ENV, is_loopback
 from ..server.foreground import wait_passing_stop_signals
 from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
 
 MIN_PASSWORD_LENGTH = 8
+#: ``attendance serve``'s password hash, as an environment variable: not passed on to the dashboards.
+PASSWORD_HASH_ENV = "ATTENDANCE_PASSWORD_HASH"
 #: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
 ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
 
@@ -234,6 +236,9 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         user_scopes.append(f"access:services!service={DASHBOARD}")
     hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": user_scopes})
     teacher_env = {
+        # The settings `attendance hub` was given in its environment (ATTENDANCE_DETECTOR...), as the
+        # dashboards must see them too; not serve's login secrets.
+        **{k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and k not in (TOKEN_ENV, PASSWORD_HASH_ENV)},
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
         "JUPYTER_NO_CONFIG": "1",
         "ATTENDANCE_ROSTER_DIR": str(settings.roster_dir.resolve()),
