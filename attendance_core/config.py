@@ -58,8 +58,8 @@ class Settings:
     # `attendance hub`: "shared" (one dashboard server for every teacher, with preheated kernels) or
     # "per-teacher" (a Jupyter server per signed-in teacher: a pod each on Kubernetes).
     hub_dashboards: str = "shared"
-    hub_max_kernels: int = 60  # the shared dashboard's pages open at once, all teachers together (~130 MB each)
-    dashboard_warm_kernels: int = 4  # kernels the shared dashboard keeps ready for the next sign-ins (~70 MB each)
+    hub_max_kernels: int = 60  # the shared dashboard's pages open at once, all teachers together (~165 MB each)
+    dashboard_warm_kernels: int = 4  # kernels the shared dashboard keeps ready for the next sign-ins (~117 MB each)
     hub_trial: bool = False  # a trial `attendance hub` on one machine: SQLite records for up to 10 users
     # The shared recognition pool (pool.py): set by `attendance serve` / `attendance hub` for their dashboards.
     pool_address: str = ""  # empty: photos are analysed in the dashboard's own process; tcp://HOST:PORT: that pool's

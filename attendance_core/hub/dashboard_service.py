@@ -34,10 +34,9 @@ from voila.request_info_handler import RequestInfoSocketHandler
 
 from ..config import load_settings
 from ..school.access import HUB_USER_ENV, SHARED_DASHBOARD_ENV
+from ..server import is_loopback
 from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelWebsocketHandler, _BindOnStart, scrub_logs
 
-#: The service's name: the dashboard is at ``/services/dashboard/``.
-SERVICE_NAME = "dashboard"
 #: Set by :class:`DashboardKernels` from the page's signed-in user; becomes the kernel's ``JUPYTERHUB_USER``.
 _PAGE_USER = "_ATTENDANCE_PAGE_USER"
 #: A preheated kernel taken by a page is replaced this long after: when teachers sign in together, the
@@ -105,11 +104,7 @@ class _TeachersKernel(_BindOnStart):
 class HubPageHandler(DashboardPageHandler):
     """The dashboard page: a kernel of the signed-in teacher's own, preheated when one is ready."""
 
-    @property
-    def kernel_manager(self):
-        manager = self.settings["kernel_manager"]
-        if self._reservation is None:
-            return manager
+    def page_kernels(self, manager) -> _TeachersKernel:
         return _TeachersKernel(manager, self.settings["attendance"], self._reservation, self.current_user.username)
 
 
@@ -147,7 +142,7 @@ class PageRequestInfoHandler(RequestInfoSocketHandler):
     the hub's proxy), carrying the signed-in teacher's name to the kernel that serves their page."""
 
     def get(self, *args, **kwargs):
-        if self.request.headers.get("X-Forwarded-For") or self.request.remote_ip not in ("127.0.0.1", "::1"):
+        if self.request.headers.get("X-Forwarded-For") or not is_loopback(self.request.remote_ip or ""):
             raise tornado.web.HTTPError(403)
         return super().get(*args, **kwargs)
 

@@ -31,14 +31,12 @@ from ..school import access
 from ..config import ENV_PREFIX, ConfigError, Settings
 from ..files import write_new_private
 from ..records import Store
-from ..server import DASHBOARD_NOTEBOOK, TEMPLATES, TOKEN_ENV, is_loopback
+from ..server import DASHBOARD_NOTEBOOK, SECRET_ENVS, TEMPLATES, is_loopback
 from ..server.foreground import wait_passing_stop_signals
-from . import AUTHENTICATORS, DEFAULT_IP, DEFAULT_PORT
+from . import AUTHENTICATORS, DASHBOARD_SERVICE, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
 
 MIN_PASSWORD_LENGTH = 8
-#: ``attendance serve``'s password hash, as an environment variable: not passed on to the dashboards.
-PASSWORD_HASH_ENV = "ATTENDANCE_PASSWORD_HASH"
 #: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
 ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
 
@@ -225,20 +223,18 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
     if settings.hub_dashboards == "shared":
         # One dashboard server for every teacher (dashboard_service.py): after login, straight to it; no
         # teacher server is started (hooks.pre_spawn refuses), a first sign-in is recorded at login instead.
-        from .dashboard_service import SERVICE_NAME as DASHBOARD
-
         hub["JupyterHub"]["services"].append({
-            "name": DASHBOARD, "url": f"http://127.0.0.1:{_free_port()}", "oauth_no_confirm": True,
+            "name": DASHBOARD_SERVICE, "url": f"http://127.0.0.1:{_free_port()}", "oauth_no_confirm": True,
             "command": [sys.executable, "-m", "attendance_core.hub.dashboard_service"],
         })
-        hub["JupyterHub"]["default_url"] = f"/services/{DASHBOARD}/"
+        hub["JupyterHub"]["default_url"] = f"/services/{DASHBOARD_SERVICE}/"
         hub["JupyterHub"]["redirect_to_server"] = False
-        user_scopes.append(f"access:services!service={DASHBOARD}")
+        user_scopes.append(f"access:services!service={DASHBOARD_SERVICE}")
     hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": user_scopes})
     teacher_env = {
         # The settings `attendance hub` was given in its environment (ATTENDANCE_DETECTOR...), as the
         # dashboards must see them too; not serve's login secrets.
-        **{k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and k not in (TOKEN_ENV, PASSWORD_HASH_ENV)},
+        **{k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and k not in SECRET_ENVS},
         "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
         "JUPYTER_NO_CONFIG": "1",
         "ATTENDANCE_ROSTER_DIR": str(settings.roster_dir.resolve()),
@@ -287,7 +283,7 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     for service in hub["JupyterHub"]["services"]:
         if service["name"] == "attendance-api":  # the records' settings, as the teachers' servers get them
             service["environment"] = {k: v for k, v in plan.teacher_env.items() if k.startswith("ATTENDANCE_")}
-        elif service["name"] == "dashboard":  # the shared dashboard: a teacher's server's settings, its notebook
+        elif service["name"] == DASHBOARD_SERVICE:  # the shared dashboard: a teacher's server's settings, its notebook
             run = folder / "run" / "dashboard"
             run.mkdir(parents=True, mode=0o700)
             service["environment"] = {**plan.teacher_env, "JUPYTER_RUNTIME_DIR": str(run)}

@@ -84,14 +84,14 @@ def hub_user(environ: "os._Environ[str] | dict[str, str] | None" = None) -> str 
     if no name came.
     """
     env = os.environ if environ is None else environ
-    if env.get(SHARED_DASHBOARD_ENV) == "1":
-        if environ is None and env.get("VOILA_PREHEAT") == "True":
-            from voila.utils import wait_for_request
+    shared = env.get(SHARED_DASHBOARD_ENV) == "1"
+    if shared and environ is None and env.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request
 
-            wait_for_request()
-        if not env.get(HUB_USER_ENV, "").strip():
-            raise PermissionDenied("This page does not know who signed in: reload it (the hub's login is needed).")
+        wait_for_request()
     name = env.get(HUB_USER_ENV, "").strip()
+    if shared and not name:
+        raise PermissionDenied("This page does not know who signed in: reload it (the hub's login is needed).")
     return normalize_user(name) if name else None
 
 

@@ -53,6 +53,8 @@ PARENT_ENV = "ATTENDANCE_SERVE_PARENT"
 DEFAULT_IP = "127.0.0.1"
 DEFAULT_PORT = 8866
 TOKEN_ENV = "ATTENDANCE_TOKEN"
+#: The login's secrets as environment variables: never passed on to Voilà, its kernels or the hub's dashboards.
+SECRET_ENVS = (TOKEN_ENV, "ATTENDANCE_PASSWORD_HASH")
 #: Where ``attendance serve --set-password`` keeps the password hash, inside the data folder.
 PASSWORD_FILE = "dashboard-password"
 MIN_PASSWORD_LENGTH = 12
@@ -226,7 +228,7 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
 def server_environment(settings: Settings, config_dir: Path) -> dict[str, str]:
     """The environment of Voilà and its kernels: a private, empty Jupyter config, no secrets, our folders."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JUPYTER_") and k not in (TOKEN_ENV, "ATTENDANCE_PASSWORD_HASH")}
+           if not k.startswith("JUPYTER_") and k not in SECRET_ENVS}
     env.update(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_NO_CONFIG="1",
                # The kernel starts in the notebook's folder: give it the same settings as this command.
                ATTENDANCE_ROSTER_DIR=str(settings.roster_dir.resolve()),

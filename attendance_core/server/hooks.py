@@ -137,10 +137,9 @@ class Guard:
             return
         live = list(self.kernels.list_kernel_ids())
         self.quota.keep_only(live)
-        for gone in (set(self.connections) | set(self.last_closed)) - set(live):
+        for gone in (set(self.connections) | set(self.last_closed) | set(self.page_users)) - set(live):
             self.connections.pop(gone, None)
             self.last_closed.pop(gone, None)
-        for gone in set(self.page_users) - set(live):
             self.page_users.pop(gone, None)
         now = time.time()
         for kernel_id in live:
@@ -199,6 +198,10 @@ class DashboardPageHandler(TornadoVoilaHandler):
         manager = self.settings["kernel_manager"]
         if self._reservation is None:
             return manager
+        return self.page_kernels(manager)
+
+    def page_kernels(self, manager) -> "_BindOnStart":
+        """The kernel manager as this page, holding a reservation, sees it: what it starts is its user's."""
         return _BindOnStart(manager, self.settings["attendance"].quota, self._reservation)
 
     def starts_kernel(self, path: str | None) -> bool:
