@@ -52,6 +52,8 @@ class AnalysisOptions:
     keep_image: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: YuNet's second opinion on where faces are (False: the detector alone, as before issue 27; benchmarks).
+    second_opinion: bool = True
 
     @classmethod
     def of(cls, detector: "DetectorSettings", keep_image: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -102,7 +104,8 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
     except ImageError as err:
         return PhotoAnalysis.failed(err.file, PhotoFile(name, bytes(data)).sha256, str(err))
     report("detecting", 0.1)
-    found = locate_faces(image, options.model, options.min_face_size, options.workers)
+    found = locate_faces(image, options.model, options.min_face_size, options.workers,
+                         second_opinion=options.second_opinion)
     boxes = found.boxes
     report("encoding", 0.7)
     encodings = encode_faces(image, boxes, options.jitters)

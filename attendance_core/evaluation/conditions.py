@@ -36,7 +36,7 @@ import numpy as np
 from .labelled import LabelledFaces
 
 __all__ = ["Condition", "CONDITIONS", "CLEAN", "condition", "degrade", "ConditionedPhoto", "conditioned_photos",
-           "ConditionOutcome", "analyse_conditioned", "score_conditions", "evaluate_conditions"]
+           "ConditionOutcome", "analyse_conditioned", "score_conditions", "study_roster", "evaluate_conditions"]
 
 
 @dataclass(frozen=True)
@@ -291,28 +291,30 @@ def analyse_conditioned(photos: Iterable[ConditionedPhoto], options=None, recogn
     return out
 
 
-def _marked(roster, analysis, rules) -> tuple[object, list]:
-    """The session's attendance for one analysed photo (matching and decisions as the product does)."""
+def _marked(roster, analysis, rules, judge_quality: bool = True) -> tuple[object, list]:
+    """The session's attendance for one analysed photo (matching and decisions as the product does;
+    judge_quality False: without the faces' quality readings, as before issue 27)."""
     from ..results import DetectedFaces, Photo
     from ..session import Session
 
     session = Session(roster, tolerance=rules.tolerance, ambiguity_margin=rules.ambiguity_margin,
                       check_band=rules.check_band)
     session.photos.append(Photo(analysis.name, DetectedFaces(analysis.boxes, analysis.encodings),
-                                analysis.size, analysis.sha256, quality=analysis.quality))
+                                analysis.size, analysis.sha256, quality=analysis.quality if judge_quality else None))
     attendance = session.result()
     return attendance, attendance.faces
 
 
-def _labelled_face(roster, outcome: ConditionOutcome, rules):
+def _labelled_face(roster, outcome: ConditionOutcome, rules, judge_quality: bool = True):
     """The labelled face's result when its photo is marked against ``roster`` (None: the face was not found)."""
     if not outcome.found:
         return None
-    _, faces = _marked(roster, outcome.analysis, rules)
+    _, faces = _marked(roster, outcome.analysis, rules, judge_quality)
     return next(f for f in faces if f.face == outcome.face)
 
 
-def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequence = (), rules=None):
+def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequence = (), rules=None,
+                     judge_quality: bool = True):
     """Per condition, a row of the labelled faces' results (a DataFrame).
 
     Students (people of ``roster``): recall (marked present as themselves), precision (of the faces marked
@@ -320,6 +322,7 @@ def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequen
     unnamed with themselves as the suggestion), unsure (unnamed with a suggestion) and poor (a quality
     problem). Strangers (people kept out of a fold's roster, over ``folds``): false_present (taken for a
     student), per_1000 (per 1,000 stranger faces) and unflagged (false presents not flagged for a check).
+    judge_quality False: decide without the faces' quality readings (as before issue 27).
     """
     import pandas as pd
 
@@ -328,14 +331,16 @@ def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequen
     rules = rules or DecisionRules()
     rows: dict[str, dict] = {}
     ids = set(roster.ids)
+    # A student's own reference photo, degraded, is no test: it is compared with itself.
+    references = {str(p.path) for s in roster.students for p in s.photos}
     for o in outcomes:
         cond = o.photo.condition
         row = rows.setdefault(cond.key, {"condition": cond.name, "strength": cond.strength, "label": cond.label,
                                          "students": 0, "marked": 0, "right": 0, "not_found": 0,
                                          "one_tap": 0, "unsure": 0, "poor": 0, "strangers": 0,
                                          "false_present": 0, "unflagged": 0})
-        if o.photo.identity in ids:
-            face = _labelled_face(roster, o, rules)
+        if o.photo.identity in ids and o.photo.source not in references:
+            face = _labelled_face(roster, o, rules, judge_quality)
             row["students"] += 1
             row["not_found"] += face is None
             if face is not None:
@@ -347,7 +352,7 @@ def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequen
                 row["poor"] += bool(face.quality is not None and face.quality.problem)
         for fold in folds:
             if o.photo.identity in fold.strangers:
-                face = _labelled_face(fold.roster, o, rules)
+                face = _labelled_face(fold.roster, o, rules, judge_quality)
                 row["strangers"] += 1
                 if face is not None and face.student is not None:
                     row["false_present"] += 1
@@ -367,10 +372,32 @@ def score_conditions(outcomes: Sequence[ConditionOutcome], roster, folds: Sequen
     return pd.DataFrame(table)
 
 
-def evaluate_conditions(faces: LabelledFaces, roster, probes: Sequence[int], folds: Sequence = (),
+def study_roster(faces: LabelledFaces, references: int = 2):
+    """The roster of a conditions study: every person of ``faces`` enrolled with their first ``references``
+    photos (by path); their other photos are the students' test photos (:func:`score_conditions`)."""
+    from ..roster import ReferencePhoto, Roster, Student, display_name
+
+    by_person: dict[str, list[int]] = {}
+    for i in sorted(range(len(faces)), key=lambda i: str(faces.paths[i])):
+        by_person.setdefault(faces.identities[i], []).append(i)
+    return Roster(None, [Student(p, display_name(p), [
+        ReferencePhoto(faces.paths[i], faces.encodings[i], tuple(int(v) for v in faces.boxes[i]))
+        for i in idx[:references]]) for p, idx in sorted(by_person.items())])
+
+
+def evaluate_conditions(faces: LabelledFaces, roster, photos: Sequence[int], folds: Sequence = (),
                         conditions: Sequence[Condition] = (CLEAN, *CONDITIONS), options=None, recognizer=None,
-                        rules=None, seed: int = 0, progress: Callable[[int, str], None] | None = None):
-    """:func:`score_conditions` of the photos ``probes`` of ``faces`` under ``conditions``, analysed by
-    ``recognizer`` (default: in this process) with ``options``; returns ``(table, outcomes)``."""
-    outcomes = analyse_conditioned(conditioned_photos(faces, probes, conditions, seed), options, recognizer, progress)
-    return score_conditions(outcomes, roster, folds, rules), outcomes
+                        rules=None, seed: int = 0, progress: Callable[[int, str], None] | None = None,
+                        before: bool = False):
+    """:func:`score_conditions` of the photos ``photos`` of ``faces`` under ``conditions``, analysed by
+    ``recognizer`` (default: in this process) with ``options``; returns ``(table, outcomes)``.
+    before: as the product did before issue 27 (HOG alone, no quality readings), for comparison."""
+    from dataclasses import replace
+
+    from ..recognition import AnalysisOptions
+
+    options = options or AnalysisOptions(workers=1)
+    if before:
+        options = replace(options, second_opinion=False)
+    outcomes = analyse_conditioned(conditioned_photos(faces, photos, conditions, seed), options, recognizer, progress)
+    return score_conditions(outcomes, roster, folds, rules, judge_quality=not before), outcomes
