@@ -118,21 +118,22 @@ def agree_across_photos(faces: Sequence[FaceResult], photos: int, tolerance: flo
 
 def suggest_students(faces: Sequence[FaceResult], tolerance: float,
                      rules: DecisionRules = DecisionRules()) -> list[FaceResult]:
-    """Each unnamed, unreviewed face with its ``suggestion``: the closest student not already named in the
-    same photo (the nearest, else the runner-up), when within ``tolerance + rules.suggest_band``."""
-    named = {(f.photo, f.student) for f in faces if f.student is not None}
+    """Each unnamed, unreviewed face with its ``suggestion``: the closest student not yet named in the
+    session (the nearest, else the runner-up), when within ``tolerance + rules.suggest_band``. A student
+    already named (in this photo or another) is not offered: one tap would change nothing."""
+    named = {f.student for f in faces if f.student is not None}
     limit = tolerance + rules.suggest_band
     out = []
     for f in faces:
-        if f.suggestion is not None:  # held back by decide_face: its match is the suggestion
-            out.append(f)
-            continue
         suggestion = None
-        if f.student is None and f.review is None and rules.suggest_band > 0:
-            for who, distance in ((f.nearest, f.nearest_distance), (f.runner_up, f.runner_up_distance)):
-                if who is not None and distance is not None and distance <= limit and (f.photo, who) not in named:
-                    suggestion = who
-                    break
+        if f.student is None and f.review is None:
+            if f.suggestion is not None:  # held back by decide_face: its own match is the one offered
+                suggestion = f.suggestion if f.suggestion not in named else None
+            elif rules.suggest_band > 0:
+                for who, distance in ((f.nearest, f.nearest_distance), (f.runner_up, f.runner_up_distance)):
+                    if who is not None and distance is not None and distance <= limit and who not in named:
+                        suggestion = who
+                        break
         out.append(replace(f, suggestion=suggestion) if suggestion != f.suggestion else f)
     return out
 

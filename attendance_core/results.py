@@ -230,10 +230,12 @@ class Attendance:
 
     @property
     def poor_faces(self) -> dict[str, int]:
-        """How many unnamed faces are too poor to recognise, by problem (``{"too blurred": 4}``)."""
+        """How many unnamed faces are too poor to recognise, by problem (``{"too blurred": 4}``); a face whose
+        nearest student is named in the session (most likely them, seen better in another photo) is not counted."""
+        named = {f.student for f in self.faces if f.student is not None}
         counts: dict[str, int] = {}
         for f in self.faces:
-            if f.quality_problem and f.review is None:
+            if f.quality_problem and f.review is None and f.nearest not in named:
                 counts[f.quality_problem] = counts.get(f.quality_problem, 0) + 1
         return counts
 
