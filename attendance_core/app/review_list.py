@@ -89,7 +89,8 @@ def _reason(face: FaceResult, group: str, names: dict[str, str]) -> str:
     if face.reason:
         return face.reason
     if group == UNSURE:
-        return f"not sure enough to name (nearest: {name}, {face.nearest_distance:.2f})"
+        problem = f"{face.quality_problem}: " if face.quality_problem else ""
+        return f"{problem}not sure enough to name (nearest: {name}, {face.nearest_distance:.2f})"
     if group == UNKNOWN:
         if name is None:
             return "matches no student"
