@@ -39,7 +39,10 @@ DEFAULT_CHECK_BAND = 0.04
 DEFAULT_AGREEMENT_BAND = 0.04
 #: An unnamed face whose nearest free student is within this distance beyond the tolerance is offered as
 #: that student (one tap). Set on the conditions set (docs/matching.md, "Unsure faces: one tap").
-DEFAULT_SUGGEST_BAND = 0.10
+DEFAULT_SUGGEST_BAND = 0.06
+#: ... and only when the next student is at least this much further away (a face about as close to two
+#: students, as a stranger's usually is, is offered nobody).
+DEFAULT_SUGGEST_MARGIN = 0.04
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ class DecisionRules:
     tolerance: largest distance matched; check_band: matches further than ``tolerance - check_band``
     are flagged; ambiguity_margin: a runner-up student this close flags the match; agreement_band:
     a student found in one photo only of two or more is flagged when further than
-    ``tolerance - agreement_band``; suggest_band: an unnamed face is offered as its nearest free student
-    when they are within ``tolerance + suggest_band``.
+    ``tolerance - agreement_band``; suggest_band / suggest_margin: an unnamed face is offered as its nearest
+    free student when they are within ``tolerance + suggest_band`` and the next one ``suggest_margin`` further.
     """
 
     tolerance: float = DEFAULT_TOLERANCE
@@ -58,6 +61,7 @@ class DecisionRules:
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN
     agreement_band: float = DEFAULT_AGREEMENT_BAND
     suggest_band: float = DEFAULT_SUGGEST_BAND
+    suggest_margin: float = DEFAULT_SUGGEST_MARGIN
 
 
 def _name(student_id: str) -> str:
@@ -118,9 +122,9 @@ def agree_across_photos(faces: Sequence[FaceResult], photos: int, tolerance: flo
 
 def suggest_students(faces: Sequence[FaceResult], tolerance: float,
                      rules: DecisionRules = DecisionRules()) -> list[FaceResult]:
-    """Each unnamed, unreviewed face with its ``suggestion``: the closest student not yet named in the
-    session (the nearest, else the runner-up), when within ``tolerance + rules.suggest_band``. A student
-    already named (in this photo or another) is not offered: one tap would change nothing."""
+    """Each unnamed, unreviewed face with its ``suggestion``: its nearest student, when within ``tolerance +
+    rules.suggest_band``, clearly nearer than the next (``rules.suggest_margin``) and not yet named in the
+    session (a student already named, in this photo or another, is not offered: one tap would change nothing)."""
     named = {f.student for f in faces if f.student is not None}
     limit = tolerance + rules.suggest_band
     out = []
@@ -129,11 +133,10 @@ def suggest_students(faces: Sequence[FaceResult], tolerance: float,
         if f.student is None and f.review is None:
             if f.suggestion is not None:  # held back by decide_face: its own match is the one offered
                 suggestion = f.suggestion if f.suggestion not in named else None
-            elif rules.suggest_band > 0:
-                for who, distance in ((f.nearest, f.nearest_distance), (f.runner_up, f.runner_up_distance)):
-                    if who is not None and distance is not None and distance <= limit and who not in named:
-                        suggestion = who
-                        break
+            elif rules.suggest_band > 0 and f.nearest is not None and f.nearest_distance is not None:
+                clear = f.runner_up_distance is None or f.runner_up_distance - f.nearest_distance >= rules.suggest_margin
+                if f.nearest_distance <= limit and f.nearest not in named and clear:
+                    suggestion = f.nearest
         out.append(replace(f, suggestion=suggestion) if suggestion != f.suggestion else f)
     return out
 

@@ -71,16 +71,18 @@ def test_a_doubtful_match_on_a_blurred_face_is_offered_as_one_tap_not_marked():
     assert (sharp.student, sharp.check) == ("Amy", True) and sharp.reason.startswith("close to the limit")
 
 
-def test_an_unnamed_face_is_offered_its_nearest_free_student_within_the_band():
-    rules = DecisionRules(0.58, suggest_band=0.10)
-    faces = [_face(None, None, nearest="Amy", nearest_distance=0.63, k=0),
-             _face(None, None, nearest="Ben", nearest_distance=0.69, k=1),  # beyond 0.58 + 0.10
+def test_an_unnamed_face_is_offered_its_nearest_free_student_when_clearly_nearest_and_within_the_band():
+    rules = DecisionRules(0.58, suggest_band=0.06, suggest_margin=0.04)
+    faces = [_face(None, None, nearest="Amy", nearest_distance=0.61, k=0),
+             _face(None, None, nearest="Ben", nearest_distance=0.65, k=1),  # beyond 0.58 + 0.06
              _face("Cy", 0.30, k=2),
-             _face(None, None, nearest="Cy", nearest_distance=0.62, runner_up="Dee", runner_up_distance=0.66, k=3),
-             _face(None, None, nearest="Cy", nearest_distance=0.62, k=0, photo=1)]
+             _face(None, None, nearest="Cy", nearest_distance=0.60, k=3),  # Cy is named already
+             _face(None, None, nearest="Dee", nearest_distance=0.60, runner_up="Eve", runner_up_distance=0.62, k=4),
+             _face(None, None, nearest="Dee", nearest_distance=0.60, runner_up="Eve", runner_up_distance=0.66, k=0,
+                   photo=1)]
     out = suggest_students(faces, 0.58, rules)
-    # Cy is named (in photo 0): the faces nearest to Cy are offered the runner-up, or nobody.
-    assert [f.suggestion for f in out] == ["Amy", None, None, "Dee", None]
+    # Dee is offered only where Eve is clearly further (a stranger is usually about as close to two students).
+    assert [f.suggestion for f in out] == ["Amy", None, None, None, None, "Dee"]
     assert suggest_students(faces, 0.58, DecisionRules(0.58, suggest_band=0))[0].suggestion is None
 
 
