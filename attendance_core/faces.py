@@ -80,6 +80,9 @@ LANDMARK_BOX_RATIO = 2.0
 YUNET_BOX_SCALE, YUNET_CENTRE_FROM_EYES = 1.07, (0.035, 0.26)
 #: Such a face is kept only when at least this share of its box is inside the photo.
 YUNET_MIN_INSIDE = 0.85
+#: In a large photo, an MTCNN proposal that HOG does not confirm is still a face from this score up: small
+#: faces too blurred for HOG scored 0.93-1.0 on a blurred 12 MP composite, where MTCNN proposed no stray box.
+MTCNN_KEEP_SCORE = 0.9
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
 DETECTION_VERSION = 6
 @dataclass(frozen=True)
@@ -297,7 +300,9 @@ def use_proposals(width: int, height: int, model: str = "hog", min_face_size: in
 
 def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
     """Boxes and scores of a coarse HOG pass (faces from the hand-off size up, :data:`COARSE_PIXELS`)
-    plus HOG on a small crop around each MTCNN proposal: a face is kept only if HOG finds it, with HOG's box."""
+    plus HOG on a small crop around each MTCNN proposal: a face is confirmed only if HOG finds it, with HOG's
+    box. Also returns the proposals HOG did not confirm that MTCNN is sure of (:data:`MTCNN_KEEP_SCORE`), as
+    boxes (left, top, right, bottom) the size of HOG's: the second opinion on small faces."""
     from . import proposals
 
     height, width = image.shape[:2]
@@ -309,7 +314,7 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
     # MTCNN's boxes are about 1.2x HOG's (brow to chin: 35-px HOG faces had 41-43 px proposals), so
     # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
-    found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
+    found, found_scores = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
     small = (coarse[:, 2] - coarse[:, 0]) < COARSE_REFINE_BELOW * handoff
     jobs = [_crop_job(image, grey, box, fine) for box in coarse[small]]
@@ -319,7 +324,13 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     lost = [i for i in np.flatnonzero(small) if not (len(boxes) and _covered(coarse[i], boxes))]
     keep = ~small
     keep[lost] = True
-    return np.concatenate([coarse[keep], boxes]), np.concatenate([coarse_scores[keep], scores])
+    confirmed = np.concatenate([coarse[keep], boxes])
+    sure = [b for b, score in zip(found, found_scores) if score >= MTCNN_KEEP_SCORE
+            and not (len(confirmed) and _covered(b, confirmed))]
+    # MTCNN's boxes run brow to chin, about 1.2x HOG's: brought to HOG's size about their centre.
+    sure = np.array([[(x0 + x1) / 2 - (x1 - x0) / 2.4, (y0 + y1) / 2 - (y1 - y0) / 2.4,
+                      (x0 + x1) / 2 + (x1 - x0) / 2.4, (y0 + y1) / 2 + (y1 - y0) / 2.4] for x0, y0, x1, y1 in sure])
+    return confirmed, np.concatenate([coarse_scores[keep], scores]), sure.reshape(-1, 4)
 
 
 def _crop_job(image: np.ndarray, grey: np.ndarray, box, fine: float):
@@ -378,7 +389,8 @@ def locate_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     The detector (HOG by default) misses faces that are blurred, dark, tilted or have the mouth covered;
     YuNet (:func:`proposals.yunet_faces`) looks at the whole photo once, on a thread of its own, and the
     faces it is sure of (:data:`proposals.YUNET_KEEP_SCORE`) that the detector did not find are kept too,
-    unconfirmed. Every box is then redrawn from the face's landmarks (:func:`landmark_boxes`).
+    unconfirmed, as are, in a large photo searched coarse to fine, the small faces MTCNN is sure of
+    (:data:`MTCNN_KEEP_SCORE`). Every box is then redrawn from the face's landmarks (:func:`landmark_boxes`).
     """
     if model not in DETECTORS:
         raise ValueError(f"unknown detector {model!r}: use {' or '.join(map(repr, DETECTORS))}")
@@ -390,8 +402,9 @@ def locate_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
     # YuNet looks at the whole photo on a thread of its own while the detector runs (one thread: after it).
     yunet = _pool(n).submit(_sure_yunet_faces, image, min_face_size) if second_opinion and n > 1 else None
+    unconfirmed = np.zeros((0, 4))
     if not full_scan and use_proposals(width, height, model, min_face_size):
-        boxes, scores = _coarse_to_fine(image, grey, min_face_size, n)
+        boxes, scores, unconfirmed = _coarse_to_fine(image, grey, min_face_size, n)
     else:
         plan = plan_detection(width, height, model, min_face_size, n)
         boxes, scores = _run_jobs([(image, grey, tile, scale, model) for tile, scale in plan], n)
@@ -400,6 +413,8 @@ def locate_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     confirmed = np.ones(len(boxes), dtype=bool)
     if second_opinion:
         extra = yunet.result() if yunet is not None else _sure_yunet_faces(image, min_face_size)
+        extra = np.concatenate([extra.reshape(-1, 4), unconfirmed])
+        extra = _merge(extra, np.zeros(len(extra)))  # YuNet and MTCNN may both have seen it
         extra = np.array([b for b in extra if not (len(boxes) and _covered(b, boxes))]).reshape(-1, 4)
         if len(extra):
             boxes = np.concatenate([boxes.reshape(-1, 4), extra])

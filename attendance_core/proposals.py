@@ -54,8 +54,12 @@ class ProposalModelError(AttendanceError, RuntimeError):
 #: YuNet's weights, shipped with the package (SOURCES.csv beside it: official URL at a pinned commit, SHA-256).
 YUNET_FILE = Path(__file__).parent / "data" / "yunet" / "face_detection_yunet_2023mar.onnx"
 #: YuNet finds faces from about 10 to 300 px of its input: a photo is looked at scaled so that the smallest
-#: face wanted is YUNET_MIN_FACE px there, and again smaller for faces too big for that scale.
-YUNET_MIN_FACE, YUNET_MAX_FACE = 20.0, 280.0
+#: face wanted is YUNET_MIN_FACE px there, and again smaller for faces too big for that scale...
+YUNET_MIN_FACE, YUNET_MAX_FACE = 16.0, 280.0
+#: ... but never more than this many pixels (its working memory and time grow with them: a 12 MP photo
+#: at the smallest face's scale took 0.5 core-second and kept 380 MB). In a large photo YuNet so sees the
+#: faces from about 50 px up; the smaller ones have MTCNN's second opinion (faces.MTCNN_KEEP_SCORE).
+YUNET_MAX_PIXELS = 1_300_000
 #: Score a YuNet face needs to be proposed (it is then confirmed by HOG, or kept at YUNET_KEEP_SCORE).
 YUNET_PROPOSE_SCORE = 0.5
 #: A YuNet face that HOG does not confirm is still a face from this score up. Blurred, dark, tilted and
@@ -64,19 +68,17 @@ YUNET_KEEP_SCORE = 0.7
 
 
 def _yunet(size: tuple[int, int]):
-    """This thread's YuNet detector, set to an input of ``size`` (width, height)."""
+    """A YuNet detector for an input of ``size`` (width, height). A new one for each photo (8 ms): OpenCV keeps
+    a network's working memory for its largest input, which a detector kept for the next photo would hold."""
     import cv2
 
-    if "yunet" not in _local.__dict__:
-        if not YUNET_FILE.is_file():
-            raise ProposalModelError(f"the YuNet face detector is missing: {YUNET_FILE}; reinstall smart-attendance")
-        try:
-            _local.yunet = cv2.FaceDetectorYN.create(str(YUNET_FILE), "", size, YUNET_PROPOSE_SCORE, 0.3, 5000)
-        except cv2.error as err:
-            raise ProposalModelError(f"the YuNet face detector {YUNET_FILE} could not be loaded ({err}); "
-                                     "reinstall smart-attendance") from None
-    _local.yunet.setInputSize(size)
-    return _local.yunet
+    if not YUNET_FILE.is_file():
+        raise ProposalModelError(f"the YuNet face detector is missing: {YUNET_FILE}; reinstall smart-attendance")
+    try:
+        return cv2.FaceDetectorYN.create(str(YUNET_FILE), "", size, YUNET_PROPOSE_SCORE, 0.3, 5000)
+    except cv2.error as err:
+        raise ProposalModelError(f"the YuNet face detector {YUNET_FILE} could not be loaded ({err}); "
+                                 "reinstall smart-attendance") from None
 
 
 def yunet_faces(image: np.ndarray, min_face: float = 32, max_face: float | None = None
@@ -89,7 +91,7 @@ def yunet_faces(image: np.ndarray, min_face: float = 32, max_face: float | None 
     h, w = image.shape[:2]
     largest = float(max_face or max(h, w))
     found = []
-    scale = min(1.0, YUNET_MIN_FACE / float(min_face))
+    scale = min(1.0, YUNET_MIN_FACE / float(min_face), (YUNET_MAX_PIXELS / float(h * w)) ** 0.5)
     source = image
     while True:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
