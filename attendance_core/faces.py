@@ -298,11 +298,11 @@ def use_proposals(width: int, height: int, model: str = "hog", min_face_size: in
     return model == "hog" and width * height * scale ** 2 > PROPOSAL_MIN_PIXELS and proposals.available()
 
 
-def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
+def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int, second_opinion: bool):
     """Boxes and scores of a coarse HOG pass (faces from the hand-off size up, :data:`COARSE_PIXELS`)
     plus HOG on a small crop around each MTCNN proposal: a face is confirmed only if HOG finds it, with HOG's
-    box. Also returns the proposals HOG did not confirm that MTCNN is sure of (:data:`MTCNN_KEEP_SCORE`), as
-    boxes (left, top, right, bottom) the size of HOG's: the second opinion on small faces."""
+    box. With ``second_opinion``, also returns the faces HOG did not confirm: the proposals MTCNN is sure of
+    (:data:`MTCNN_KEEP_SCORE`) and YuNet's sure faces, as boxes (left, top, right, bottom) the size of HOG's."""
     from . import proposals
 
     height, width = image.shape[:2]
@@ -315,6 +315,7 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     # MTCNN's boxes are about 1.2x HOG's (brow to chin: 35-px HOG faces had 41-43 px proposals), so
     # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
     found, found_scores = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
+    yunet = _sure_yunet_faces(image, min_face_size) if second_opinion else np.zeros((0, 4))
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
     small = (coarse[:, 2] - coarse[:, 0]) < COARSE_REFINE_BELOW * handoff
     jobs = [_crop_job(image, grey, box, fine) for box in coarse[small]]
@@ -325,12 +326,12 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     keep = ~small
     keep[lost] = True
     confirmed = np.concatenate([coarse[keep], boxes])
-    sure = [b for b, score in zip(found, found_scores) if score >= MTCNN_KEEP_SCORE
+    sure = [b for b, score in zip(found, found_scores) if second_opinion and score >= MTCNN_KEEP_SCORE
             and not (len(confirmed) and _covered(b, confirmed))]
     # MTCNN's boxes run brow to chin, about 1.2x HOG's: brought to HOG's size about their centre.
     sure = np.array([[(x0 + x1) / 2 - (x1 - x0) / 2.4, (y0 + y1) / 2 - (y1 - y0) / 2.4,
                       (x0 + x1) / 2 + (x1 - x0) / 2.4, (y0 + y1) / 2 + (y1 - y0) / 2.4] for x0, y0, x1, y1 in sure])
-    return confirmed, np.concatenate([coarse_scores[keep], scores]), sure.reshape(-1, 4)
+    return confirmed, np.concatenate([coarse_scores[keep], scores]), np.concatenate([yunet, sure.reshape(-1, 4)])
 
 
 def _crop_job(image: np.ndarray, grey: np.ndarray, box, fine: float):
@@ -400,20 +401,18 @@ def locate_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     import cv2  # here, not at import: a dashboard using the shared pool never loads OpenCV
 
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
-    # YuNet looks at the whole photo on a thread of its own while the detector runs (one thread: after it).
-    yunet = _pool(n).submit(_sure_yunet_faces, image, min_face_size) if second_opinion and n > 1 else None
-    unconfirmed = np.zeros((0, 4))
+    # YuNet runs on this thread (OpenCV keeps a thread's working memory as long as the thread lives: on a
+    # detection thread, 40 MB more stayed after each photo), while the coarse HOG pass runs, or after HOG.
     if not full_scan and use_proposals(width, height, model, min_face_size):
-        boxes, scores, unconfirmed = _coarse_to_fine(image, grey, min_face_size, n)
+        boxes, scores, extra = _coarse_to_fine(image, grey, min_face_size, n, second_opinion)
     else:
         plan = plan_detection(width, height, model, min_face_size, n)
         boxes, scores = _run_jobs([(image, grey, tile, scale, model) for tile, scale in plan], n)
+        extra = _sure_yunet_faces(image, min_face_size) if second_opinion else np.zeros((0, 4))
     del grey
     boxes = _merge(boxes, scores)
     confirmed = np.ones(len(boxes), dtype=bool)
-    if second_opinion:
-        extra = yunet.result() if yunet is not None else _sure_yunet_faces(image, min_face_size)
-        extra = np.concatenate([extra.reshape(-1, 4), unconfirmed])
+    if len(extra):
         extra = _merge(extra, np.zeros(len(extra)))  # YuNet and MTCNN may both have seen it
         extra = np.array([b for b in extra if not (len(boxes) and _covered(b, boxes))]).reshape(-1, 4)
         if len(extra):
