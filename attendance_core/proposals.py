@@ -55,10 +55,10 @@ class ProposalModelError(AttendanceError, RuntimeError):
 YUNET_FILE = Path(__file__).parent / "data" / "yunet" / "face_detection_yunet_2023mar.onnx"
 #: YuNet finds faces from about 10 to 300 px of its input: a photo is looked at scaled so that the smallest
 #: face wanted is YUNET_MIN_FACE px there, and again smaller for faces too big for that scale...
-YUNET_MIN_FACE, YUNET_MAX_FACE = 16.0, 280.0
+YUNET_MIN_FACE, YUNET_MAX_FACE = 20.0, 280.0
 #: ... but never more than this many pixels (its working memory and time grow with them: a 12 MP photo
 #: at the smallest face's scale took 0.5 core-second and kept 380 MB). In a large photo YuNet so sees the
-#: faces from about 50 px up; the smaller ones have MTCNN's second opinion (faces.MTCNN_KEEP_SCORE).
+#: faces from about 60 px up; the smaller ones have MTCNN's second opinion (faces.MTCNN_KEEP_SCORE).
 YUNET_MAX_PIXELS = 1_300_000
 #: Score a YuNet face needs to be proposed (it is then confirmed by HOG, or kept at YUNET_KEEP_SCORE).
 YUNET_PROPOSE_SCORE = 0.5

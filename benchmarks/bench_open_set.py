@@ -34,6 +34,7 @@ from attendance_core.decisions import DEFAULT_CHECK_BAND, DecisionRules  # noqa:
 from attendance_core.evaluation.open_set import (FoldPhoto, OpenSetFold, closest_pair_distance, mark_fold,  # noqa: E402
                                                  match_only, per_student_tolerances, summarise)
 from attendance_core.matching import DEFAULT_TOLERANCE  # noqa: E402
+from attendance_core.results import FaceQuality  # noqa: E402
 from attendance_core.roster import Roster  # noqa: E402
 
 #: Reference photos per development-set student (the first ones by path).
@@ -83,8 +84,10 @@ def make_folds(data: dict, n_folds: int = 5, seed: int = 0, encodings: str = "en
                 scored = [str(data["source"][i]) not in ref_sources for i in rows]
                 if data["kind"][rows[0]] == "native" and not scored[0]:
                     continue
+                quality = [FaceQuality(float(data["sharpness"][i]), float(data["light"][i]), int(data["width"][i]),
+                                       bool(data["confirmed"][i])) for i in rows]
                 photos.append(FoldPhoto(photo, enc[rows], data["identity"][rows].tolist(), scored,
-                                        data["width"][rows].tolist()))
+                                        data["width"][rows].tolist(), quality))
             if photos:
                 fold.sessions.append(photos)
         folds.append(fold)

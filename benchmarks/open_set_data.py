@@ -29,14 +29,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from attendance_core import evaluation as ev  # noqa: E402
-from attendance_core.faces import DetectorSettings, encode_faces, find_faces  # noqa: E402
+from attendance_core.faces import encode_faces, locate_faces  # noqa: E402
+from attendance_core.quality import face_quality  # noqa: E402
+from attendance_core.results import DetectedFaces  # noqa: E402
 from attendance_core.images import load_image  # noqa: E402
 from attendance_core.roster import load_roster  # noqa: E402
 from attendance_core.synthetic import make_classroom, match_boxes  # noqa: E402
 
 CACHE = REPO / "benchmarks" / "cache" / "open_set"
-#: Bump when what is cached changes.
-VERSION = 1
+#: Bump when what is cached changes (2: YuNet's second opinion and each face's quality reading, issue 27).
+VERSION = 2
 STRANGER = "Lin_Manuel_Miranda"
 #: Face-width bands of the composites (px) and their canvas (width, height).
 BANDS = [((30, 45), (1600, 1200)), ((50, 75), (2000, 1500)), ((90, 140), (2800, 2100))]
@@ -122,14 +124,21 @@ class Table:
         return out
 
 
+def find_faces(image: np.ndarray) -> tuple[DetectedFaces, list]:
+    """The faces of a classroom photo as a session's photo is analysed: boxes, encodings and quality readings."""
+    found = locate_faces(image, workers=1)
+    return DetectedFaces(found.boxes, encode_faces(image, found.boxes)), face_quality(image, found.boxes, found.confirmed)
+
+
 def _add_faces(table: Table, image, faces, truth: list[str], source: list[str], kind: str, photo: str,
-               session: str, band: int):
+               session: str, band: int, quality: list):
     jit, up = surer_encodings(image, faces.boxes)
     for i in range(len(faces)):
         top, right, bottom, left = faces.boxes[i]
+        q = quality[i]
         table.add(encoding=faces.encodings[i], jittered=jit[i], upscaled=up[i], identity=truth[i],
                   source=source[i], kind=kind, photo=photo, session=session, band=band,
-                  width=int(right - left))
+                  width=int(right - left), sharpness=q.sharpness, light=q.light, confirmed=q.confirmed)
 
 
 def build(log=print) -> dict[str, np.ndarray]:
@@ -142,15 +151,17 @@ def build(log=print) -> dict[str, np.ndarray]:
     log(f"development set: {len(faces)} photos encoded ({time.perf_counter() - start:.0f} s); {len(faces.problems)} left out")
     table = Table()
     for i in range(len(faces)):
+        q, = face_quality(load_image(faces.paths[i]), faces.boxes[i:i + 1])
         table.add(encoding=faces.probe_encodings[i], jittered=np.full(128, np.nan), upscaled=np.full(128, np.nan),
                   identity=faces.identities[i], source=str(faces.paths[i]), kind="native",
                   photo=str(faces.paths[i]), session=str(faces.paths[i]), band=0,
-                  width=int(faces.boxes[i][1] - faces.boxes[i][3]))
+                  width=int(faces.boxes[i][1] - faces.boxes[i][3]), sharpness=q.sharpness, light=q.light,
+                  confirmed=True)
     demo_roster = load_roster(REPO / "known_faces", cache_dir=CACHE)
     samples = REPO / "sample_images"
     for name, who in DEMO_PHOTOS.items():
         image = load_image(samples / name)
-        found = find_faces(image, DetectorSettings(workers=1))
+        found, quality = find_faces(image)
         truth = [""] * len(found)
         if who == [STRANGER]:
             truth = [STRANGER] * len(found)
@@ -163,7 +174,7 @@ def build(log=print) -> dict[str, np.ndarray]:
             d = student_distances(found.encodings, demo_roster.reference_encodings, demo_roster.owners, len(demo_roster))[:, cols]
             for r, c in zip(*linear_sum_assignment(d)):
                 truth[r] = who[c]
-        _add_faces(table, image, found, truth, [str(samples / name)] * len(found), "demo", name, name, 0)
+        _add_faces(table, image, found, truth, [str(samples / name)] * len(found), "demo", name, name, 0, quality)
     log(f"demo class: {len(DEMO_PHOTOS)} sample photos ({time.perf_counter() - start:.0f} s)")
     # Composites: composite k of each band holds photo k (shifted by the band) of every person.
     n = max(len(v) for v in people.values())
@@ -175,12 +186,12 @@ def build(log=print) -> dict[str, np.ndarray]:
                       if k < len(paths) or p in DEMO_PORTRAITS]
             portraits = [(p, load_image(path)) for p, path in chosen]
             image, placed = make_classroom(portraits, size, (lo, hi), seed=1000 * b + k)
-            found = find_faces(image, DetectorSettings(workers=1))
+            found, quality = find_faces(image)
             pairs = match_boxes(placed, found.boxes)
             src = {p: str(path) for p, path in chosen}
             truth = [placed[pairs[i]].identity if i in pairs else "" for i in range(len(found))]
             _add_faces(table, image, found, truth, [src.get(t, "") for t in truth], "composite",
-                       f"band{b}-{k}", f"composite-{k}", b + 1)
+                       f"band{b}-{k}", f"composite-{k}", b + 1, quality)
             log(f"  composite band {lo}-{hi} px #{k}: {len(placed)} placed, {len(found)} found, "
                 f"{len(placed) - len(pairs)} missed ({time.perf_counter() - start:.0f} s)")
     arrays = table.arrays()

@@ -31,13 +31,14 @@ REFERENCES_PER_STUDENT = 2
 class FoldPhoto:
     """One photo of a fold: its face encodings ``(n, 128)``, who each face is ("" when no true face
     is there), whether each is scored (a face from a reference photo is in the class but no test),
-    and each face's width in pixels."""
+    each face's width in pixels, and each face's quality reading when it was measured."""
 
     name: str
     encodings: np.ndarray
     truth: list[str]
     scored: list[bool]
     widths: list[int]
+    quality: list | None = None  # list[results.FaceQuality]
 
 
 @dataclass
@@ -102,7 +103,7 @@ def mark_fold(fold: OpenSetFold, rules: DecisionRules = DecisionRules()) -> list
         for photo in photos:
             n = len(photo.encodings)
             boxes = np.array([[0, 10 * (i + 1), 10, 10 * i] for i in range(n)], dtype=np.int64).reshape(-1, 4)
-            session.photos.append(Photo(photo.name, DetectedFaces(boxes, photo.encodings)))
+            session.photos.append(Photo(photo.name, DetectedFaces(boxes, photo.encodings), quality=photo.quality))
         faces = session.result().faces
         if rules != DecisionRules(rules.tolerance, rules.check_band, rules.ambiguity_margin):
             # Other agreement settings than the session's: decide again with them.
