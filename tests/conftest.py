@@ -50,19 +50,22 @@ def wait_until_listening(proc: subprocess.Popen, port: int, log: Path | None, ti
 
 @contextlib.contextmanager
 def voila_serving(notebook: Path, root: Path, cwd: Path, **settings: str):
-    """Voilà serving ``notebook`` on a free port of 127.0.0.1; yields its port, stops it on exit.
+    """Voilà serving ``notebook`` on a free port of 127.0.0.1 with the project's template (as `attendance
+    serve` and the hub do); yields its port, stops it on exit.
 
     The machine's Jupyter configuration is kept out (an empty ``root/jupyter-config`` folder and config
     path, no ``ATTENDANCE_``/``JUPYTER_`` variables but ``settings``); the log goes to ``root/voila.log``.
     """
+    from attendance_core.server import TEMPLATE, TEMPLATES
+
     config = root / "jupyter-config"
     config.mkdir()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
-    env.update(JUPYTER_CONFIG_DIR=str(config), **settings)
+    env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_PATH=str(TEMPLATES), **settings)
     log = root / "voila.log"
     command = [str(Path(sys.executable).with_name("voila")), str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
-               "--no-browser", f"--Voila.config_file_paths={config}",
+               "--no-browser", f"--Voila.config_file_paths={config}", f"--template={TEMPLATE}",
                "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)

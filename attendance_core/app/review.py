@@ -12,7 +12,8 @@ import html
 import ipywidgets as w
 
 from ..results import CONFIRMED, REASSIGNED, REJECTED
-from .common import MessageBar, TabView, reports_errors
+from . import accessible
+from .common import MessageBar, TabView, image_view, name_control, reports_errors, spoken_description
 from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, ReviewItem
 from .state import AppError, DashboardState
 
@@ -86,13 +87,12 @@ class ReviewView(TabView):
     def _card(self, item: ReviewItem) -> w.Widget:
         who = item.student or item.nearest
         names = self._state.student_names()
-        crop = w.Image(value=self._state.review_crop(item, CROP_SIDE), format="jpeg")
-        crop.add_class("sa-review-face")
+        crop = image_view(self._state.review_crop(item, CROP_SIDE),
+                          accessible.face_alt(item.number, item.photo_name, _GROUP_TITLES[item.group]), "sa-review-face")
         images = [crop]
         if who:
-            reference = w.Image(value=self._thumbnail(who), format="jpeg")
-            reference.add_class("sa-review-reference")
-            images.append(reference)
+            images.append(image_view(self._thumbnail(who), accessible.reference_alt(names.get(who, who)),
+                                     "sa-review-reference"))
         self_text = self._text(item, names)
         actions = self._actions(item, names)
         card = w.HBox([*images, self_text, actions], layout=w.Layout(max_width="100%"))
@@ -127,28 +127,30 @@ class ReviewView(TabView):
     def _actions(self, item: ReviewItem, names: dict[str, str]) -> w.Widget:
         buttons: list[w.Widget] = []
         if item.decision:
-            undo = w.Button(description="Undo", icon="undo", tooltip="Take this decision back")
+            undo = name_control(w.Button(description="Undo", icon="undo"), accessible.undo_name(item.number))
             undo.on_click(lambda _: self._decide(item, None))
             buttons.append(undo)
         else:
             if item.student:
-                right = w.Button(description="Right", icon="check", button_style="success",
-                                 tooltip=f"This is {item.name}")
+                right = name_control(w.Button(description="Right", icon="check", button_style="success"),
+                                     accessible.confirm_name(item.number, item.name))
                 right.add_class("sa-review-right")
                 right.on_click(lambda _: self._decide(item, CONFIRMED))
-                wrong = w.Button(description="Not this student", icon="times", button_style="danger",
-                                 tooltip=f"This is not {item.name}: the face becomes unknown")
+                wrong = name_control(w.Button(description="Not this student", icon="times", button_style="danger"),
+                                     accessible.reject_name(item.number, item.name))
                 wrong.add_class("sa-review-reject")
                 wrong.on_click(lambda _: self._decide(item, REJECTED))
                 buttons += [right, wrong]
             elif item.nearest:
-                nobody = w.Button(description="Nobody in the class", icon="times",
-                                  tooltip="A visitor, or a student of another class")
+                nobody = name_control(w.Button(description="Nobody in the class", icon="times"),
+                                      accessible.nobody_name(item.number))
                 nobody.add_class("sa-review-reject")
                 nobody.on_click(lambda _: self._decide(item, REJECTED))
                 buttons.append(nobody)
             others = [(name, sid) for sid, name in names.items() if sid != item.student]
-            pick = w.Dropdown(options=[("It is…", "")] + others, value="", layout=w.Layout(width="auto"))
+            pick = w.Dropdown(options=[("It is…", "")] + others, value="", layout=w.Layout(width="auto"),
+                              style={"description_width": "initial"},
+                              **spoken_description(accessible.pick_label(item.number)))
             pick.add_class("sa-review-pick")
             pick.observe(functools.partial(self._on_pick, item), "value")
             buttons.append(pick)

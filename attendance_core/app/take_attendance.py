@@ -15,15 +15,20 @@ import io
 import ipywidgets as w
 from PIL import Image
 
+from .. import annotate
 from ..roster import display_name
 from ..results import STATUSES, TIME_FROM_EXIF
-from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, reports_errors, unique_id
+from . import accessible
+from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, image_view, name_control, reports_errors
 from .common import badge as status_badge
+from .common import toggle_group, unique_id
 from .photos import photo_widget
 from .state import AppError, DashboardState
 
 #: Longest side of the annotated photo shown (and enlarged) in the page, in pixels.
 PHOTO_MAX_SIDE = 1600
+#: The id of the attendance table's heading, where the skip link leads.
+TABLE_ID = "sa-attendance-table"
 _STAGES = {"loading": "reading the photo", "detecting": "detecting faces", "encoding": "encoding faces",
            "matching": "matching with the roster", "done": "done"}
 
@@ -64,11 +69,13 @@ class AttendanceTableView:
         rows = [head]
         names = self._state.student_names()
         for student in roster.students if roster else []:
-            name = w.HTML(f"<b>{html.escape(names[student.id])}</b>")
+            shown = names[student.id]
+            name = w.HTML(f"<b>{html.escape(shown)}</b>")
             status = w.HTML()
             status.add_class(css_class("sa-status", student.id))
-            toggle = w.ToggleButtons(options=list(STATUSES), value=None, style={"button_width": "auto"},
-                                     tooltips=[f"Mark {status}" for status in STATUSES])
+            toggle = toggle_group(w.ToggleButtons(options=list(STATUSES), value=None, style={"button_width": "auto"}),
+                                  accessible.status_group_name(shown),
+                                  [accessible.status_name(shown, s) for s in STATUSES])
             toggle.add_class(css_class("sa-correct", student.id))
             toggle.observe(functools.partial(self._on_toggle, student.id), "value")
             found = w.HTML()
@@ -102,9 +109,9 @@ class AttendanceTableView:
                     number = f"face {numbers[(face.photo, face.face)]} in " if face is not None else ""
                     notes.append(f"{number}{html.escape(result.photo)}, distance {result.distance:.2f}")
                 if result.ambiguous:
-                    notes.append('<span style="color:#b36b00">ambiguous: please check</span>')
+                    notes.append('<span style="color:#8f4a00">ambiguous: please check</span>')
                 elif result.check:
-                    notes.append('<span style="color:#8a6d00">check: ' + html.escape(result.reason or "a close call")
+                    notes.append('<span style="color:#6b5b00">check: ' + html.escape(result.reason or "a close call")
                                  + "</span>")
                 if result.source == "manual":
                     notes.append(f"<i>corrected by hand (photos say {result.automatic_status})</i>")
@@ -116,9 +123,7 @@ class AttendanceTableView:
         else:
             asked = sum(1 for item in self._state.review_items() if item.asked)
             self._summary.value = (
-                f"<b>{len(att.present)} present, {len(att.absent)} absent"
-                + (f", {len(att.excused)} excused" if att.excused else "")
-                + f"</b>, {len(att.unknown_faces)} unknown face(s), tolerance {att.tolerance:.2f}"
+                f"<b>{html.escape(accessible.result_summary(att))}</b>, tolerance {att.tolerance:.2f}"
                 + (f'<br><span class="sa-to-check">{asked} face(s) to check: open <b>Review faces</b>.</span>'
                    if asked else ""))
 
@@ -175,11 +180,16 @@ class UnknownFacesView:
             nearest = f"<br>nearest: {html.escape(display_name(face.nearest))} ({face.nearest_distance:.2f})"
         number = self._state.face_numbers().get((face.photo, face.face))
         label = w.HTML(f"<b>{face.label}</b> (face {number}) in {html.escape(face.photo_name)}{nearest}")
-        crop = w.Image(value=self._state.face_crop(face), format="jpeg", layout=w.Layout(width="120px"))
-        name = w.Text(placeholder="New student's name", layout=w.Layout(width="100%"))
-        add = w.Button(description="Add as a new student", icon="user-plus", layout=w.Layout(width="100%"))
-        who = w.Dropdown(options=students, value=None, layout=w.Layout(width="100%"))
-        this_is = w.Button(description="This is the student above", layout=w.Layout(width="100%"))
+        crop = image_view(self._state.face_crop(face), accessible.unknown_face_alt(face.label, number, face.photo_name),
+                          "sa-unknown-face")
+        name = w.Text(placeholder="New student's name", layout=w.Layout(width="100%"),
+                      tooltip=accessible.new_student_field_name(face.label))
+        add = name_control(w.Button(description="Add as a new student", icon="user-plus", layout=w.Layout(width="100%")),
+                           accessible.add_new_student_name(face.label))
+        who = w.Dropdown(options=students, value=None, layout=w.Layout(width="100%"),
+                         description=accessible.who_is_label(face.label), style={"description_width": "initial"})
+        this_is = name_control(w.Button(description="This is the student above", layout=w.Layout(width="100%")),
+                               accessible.this_is_name(face.label))
         add.on_click(lambda _: self._on_add_new(face.number, name.value))
         this_is.on_click(lambda _: self._on_this_is(face.number, who.value))
         box = w.VBox([crop, label, name, add, who, this_is], layout=w.Layout(width="236px", max_width="100%"))
@@ -240,12 +250,7 @@ class TakeAttendanceView(TabView):
                                         description="Tolerance", continuous_update=False,
                                         tooltip="Largest face distance accepted as the same person; lower is stricter")
         self._tolerance.add_class("sa-tolerance")
-        self._legend = w.HTML(
-            '<span class="sa-key" style="color:#22a03c">&#9632; sure</span> '
-            '<span class="sa-key" style="color:#9a7f00">&#9632; check (just inside the tolerance)</span> '
-            '<span class="sa-key" style="color:#d07a00">&#9632; ambiguous</span> '
-            '<span class="sa-key" style="color:#d72828">&#9632; unknown</span> '
-            '<span><i>lower tolerance = stricter; tap a number for the name, the photo to enlarge</i></span>')
+        self._legend = w.HTML(_legend())
         self._legend.add_class("sa-legend")
         self._photos = w.HBox(layout=w.Layout(flex_flow="row wrap", max_width="100%"))
         self._photos.add_class("sa-photos")
@@ -255,14 +260,16 @@ class TakeAttendanceView(TabView):
         self._save.add_class("sa-save")
         self._download = w.HTML()
         self._download.add_class("sa-download")
+        skip = w.HTML(f'<a class="sa-skip-link" href="#{TABLE_ID}">{accessible.SKIP_TO_TABLE}</a>')
 
         self.widget = w.VBox([
+            skip,
             controls(self._class, self._subject, self._when, self._late),
             controls(self._upload, self._demo, self._new),
             controls(self._progress, self._stage),
             controls(self._tolerance, self._legend),
             self._photos,
-            w.HTML("<h3>Attendance</h3>"),
+            w.HTML(f'<h3 id="{TABLE_ID}" tabindex="-1">Attendance</h3>'),
             self._table.widget,
             self._unknown.widget,
             controls(self._save, self._download),
@@ -367,14 +374,10 @@ class TakeAttendanceView(TabView):
         self._progress.layout.display = "none"
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
-        if problems:
-            self._stage.value = f"<b>Done, with problems (see above)</b>: {names}"
-            self._messages.error(problems)
-        else:
-            self._stage.value = f"<b>Done</b>: {names}"
-            if att is not None:
-                self._messages.success(f"{len(att.photos)} photo(s): {len(att.present)} present, "
-                                       f"{len(att.absent)} absent, {len(att.unknown_faces)} unknown face(s).")
+        self._stage.value = f"<b>Done, with problems (see above)</b>: {names}" if problems else f"<b>Done</b>: {names}"
+        # The problems in the alert region, the result in the status region: a screen reader says both.
+        result = f"{accessible.count(len(att.photos), 'photo')}: {accessible.result_summary(att)}." if att else ""
+        self._messages.show(error=problems, success=result)
 
     def _on_progress(self, photo: str, stage: str, fraction: float) -> None:
         if photo not in self._seen:
@@ -394,6 +397,7 @@ class TakeAttendanceView(TabView):
         for i, photo in enumerate(att.photos):
             faces = att.faces_in(i)
             named = sum(1 for f in faces if f.student)
+            alt = accessible.photo_alt(i, len(att.photos), len(faces), named)
             when = (f", taken {photo.taken_at.astimezone():%Y-%m-%d %H:%M}"
                     + (" (camera)" if photo.time_source == TIME_FROM_EXIF else " (upload)")) if photo.taken_at else ""
             caption = (f"<div><b>{html.escape(photo.name)}</b>: {len(faces)} face(s), "
@@ -402,7 +406,8 @@ class TakeAttendanceView(TabView):
             with Image.open(io.BytesIO(jpeg)) as shown:
                 size = shown.size
             items.append(photo_widget(jpeg, size, self._state.photo_markers(i),
-                                      unique_id(photo.sha256, i, self._state.result_version), caption))
+                                      unique_id(photo.sha256, i, self._state.result_version), caption,
+                                      alt, accessible.enlarge_name(i, len(att.photos))))
         self._photos.children = items
 
     @reports_errors
@@ -413,7 +418,14 @@ class TakeAttendanceView(TabView):
         data = base64.b64encode(self._state.csv_text().encode("utf-8")).decode("ascii")
         name = html.escape(self._state.csv_file_name())
         self._download.value = (f'<a download="{name}" href="data:text/csv;base64,{data}" '
-                                'style="margin-left:12px;font-weight:bold">&#11015; Download CSV</a>')
+                                'style="margin-left:12px;font-weight:bold"><span aria-hidden="true">&#11015;</span> '
+                                'Download CSV</a>')
 
 
-
+def _legend() -> str:
+    """The colours of the boxes and markers, each said in words (the words carry the meaning, not the colour)."""
+    keys = "".join(f'<span class="sa-key"><span class="sa-swatch" style="background:rgb{annotate.COLORS[kind]}">'
+                   f"</span>{accessible.KIND_WORDS[kind]}"
+                   f"{' (just inside the tolerance)' if kind == annotate.CHECK else ''}</span> "
+                   for kind in annotate.COLORS)
+    return keys + "<span><i>lower tolerance = stricter; tap a number for the name, the photo to enlarge</i></span>"

@@ -11,6 +11,7 @@ runs :class:`AttendanceVoila`, which adds to Voilà:
   down when its websocket has been closed ``closed_page_seconds``;
 - ``?template=`` and ``?theme=`` refused at once, before any kernel starts;
 - a ``/logout`` that works, request logs without tokens or passwords;
+- its own sign-in, sign-out and error pages (``server/templates``: accessible, nothing from elsewhere);
 - no life after its parent: it stops when ``attendance serve`` dies, even by ``kill -9``.
 """
 from __future__ import annotations
@@ -25,7 +26,9 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
+import jinja2
 import tornado.web
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -46,6 +49,8 @@ from .limits import KernelQuota, LoginLimiter
 _SECRET_PARAMETER = re.compile(r"([?&;][^=&\s]*(?:token|password|passwd|xsrf|auth)[^=&\s]*=)[^&\s\"'<>]*",
                                re.IGNORECASE)
 PR_SET_PDEATHSIG = 1
+#: The pages around the dashboard (login, logout, errors): found before Jupyter Server's own.
+PAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -358,6 +363,8 @@ class AttendanceVoila(Voila):
         self.identity_provider.logout_handler_class = VoilaLogoutHandler
         self.guard = Guard(self, int(os.environ.pop(PARENT_ENV, "0") or 0))
         settings.update(log_function=log_request, attendance=self.guard)
+        pages = settings["jinja2_env"]
+        pages.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(PAGE_TEMPLATES)), pages.loader])
         return settings
 
     def init_handlers(self):
