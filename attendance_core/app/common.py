@@ -51,7 +51,8 @@ CSS = """
 .sa-app .lm-TabBar-tab:focus-visible { outline-offset: -4px !important; }
 .sa-zoom-toggle:focus-visible ~ .sa-zoom-hint, .sa-zoom-toggle:focus-visible + .sa-photo-frame .sa-zoom-close {
     outline: 3px solid #1a4fa0; outline-offset: 2px; }
-.sa-app .lm-TabBar-tab { color: rgba(0, 0, 0, 0.87); }
+.sa-app .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab, .sa-app .jupyter-widget-Collapse-header {
+    color: rgba(0, 0, 0, 0.87); }
 .sa-app .jupyter-button.mod-success { background-color: #1e7b34; color: #fff; }
 .sa-app .jupyter-button.mod-primary { background-color: #1a5fb4; color: #fff; }
 .sa-app .jupyter-button.mod-danger { background-color: #b3261e; color: #fff; }
@@ -129,6 +130,7 @@ img.sa-history-chart { display: block; max-width: min(640px, 100%); height: auto
 .sa-review-check { border-left: 6px solid rgb(235,195,0); } .sa-review-unknown { border-left: 6px solid rgb(215,40,40); }
 .sa-review-ambiguous { border-left: 6px solid rgb(235,140,0); } .sa-review-sure { border-left: 6px solid rgb(34,160,60); }
 .sa-review-text { flex: 1 1 220px; min-width: 0; }
+.sa-app .sa-review-status { font-weight: bold; height: auto; white-space: normal; }
 .sa-review-actions { flex-wrap: wrap; gap: 6px; width: 100%; }
 @media (max-width: 600px) {
   .sa-app { padding: 0 2px; }

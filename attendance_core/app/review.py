@@ -40,6 +40,10 @@ class ReviewView(TabView):
         return f"Review faces ({asked})" if asked else "Review faces"
 
     def _build(self) -> None:
+        # What is left to check, in a Label: the one text widget whose view can take focus (after a decision
+        # redraws the cards, focus comes here instead of falling to the page's top).
+        self._status = w.Label("No photo yet.", tabbable=False)
+        self._status.add_class("sa-review-status")
         self._intro = w.HTML("<i>Upload a classroom photo: its faces are listed here, doubtful ones first.</i>")
         self._asked = w.VBox(layout=w.Layout(max_width="100%"))
         self._asked.add_class("sa-review-asked")
@@ -47,7 +51,8 @@ class ReviewView(TabView):
         self._rest_panel = w.Accordion(children=[self._rest_box], selected_index=None,
                                        layout=w.Layout(max_width="100%"))
         self._rest_panel.add_class("sa-review-rest")
-        self.widget = w.VBox([self._intro, self._asked, self._rest_panel], layout=w.Layout(max_width="100%"))
+        self.widget = w.VBox([self._status, self._intro, self._asked, self._rest_panel],
+                             layout=w.Layout(max_width="100%"))
         self.widget.add_class("sa-review")
 
     def _wire(self) -> None:
@@ -61,12 +66,14 @@ class ReviewView(TabView):
         asked = [i for i in items if i.asked]
         self._rest = [i for i in items if not i.asked]
         if not items:
+            self._status.value = "No photo yet."
             self._intro.value = "<i>Upload a classroom photo: its faces are listed here, doubtful ones first.</i>"
         elif asked:
-            self._intro.value = (f"<p><b>{len(asked)} face(s) to check</b>, the most doubtful first. Each face is "
-                                 "beside the reference photo of the student it was matched to.</p>")
+            self._status.value = f"{accessible.count(len(asked), 'face')} to check, the most doubtful first."
+            self._intro.value = "<p>Each face is beside the reference photo of the student it was matched to.</p>"
         else:
-            self._intro.value = "<p><b>Nothing left to check.</b> The sure and decided faces are below.</p>"
+            self._status.value = "Nothing left to check."
+            self._intro.value = "<p>The sure and decided faces are below.</p>"
         self._asked.children = [self._card(i) for i in asked]
         self._rest_panel.set_title(0, f"Sure and decided faces ({len(self._rest)})")
         self._rest_panel.layout.display = None if self._rest else "none"
@@ -169,6 +176,7 @@ class ReviewView(TabView):
         self._state.review_face(item.number, decision, student_id)
         self._messages.info(self._outcome(item, decision, student_id))
         self.refresh()
+        self._status.focus()  # the card that had focus is redrawn
 
     def _outcome(self, item: ReviewItem, decision: str | None, student_id: str | None) -> str:
         att = self._state.attendance

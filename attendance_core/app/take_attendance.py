@@ -332,13 +332,13 @@ class TakeAttendanceView(TabView):
             return
         try:
             self._process(lambda progress: self._state.add_photos(
-                [(f["name"], f["content"]) for f in files], progress))
+                [(f["name"], f["content"]) for f in files], progress), self._upload)
         finally:
             # Clear the chooser so that the same photo can be chosen again after "New session".
             self._upload.value = ()
 
     def _on_demo(self, _button) -> None:
-        self._process(self._state.add_demo_photo)
+        self._process(self._state.add_demo_photo, self._demo)
 
     @reports_errors
     def refresh(self) -> None:
@@ -355,7 +355,7 @@ class TakeAttendanceView(TabView):
                                f"{self._state.subject}, {self._state.taken_at:%Y-%m-%d %H:%M}. See it in History.")
 
     @reports_errors
-    def _process(self, add) -> None:
+    def _process(self, add, button: w.Widget) -> None:
         if self._busy:
             raise AppError("Please wait: photos are still being processed.")
         self._busy = True
@@ -370,7 +370,7 @@ class TakeAttendanceView(TabView):
         finally:
             self._busy = False
             self._upload.disabled = self._demo.disabled = False
-        self._progress.value = 1
+            button.focus()  # disabled while busy, it lost the focus: give it back        self._progress.value = 1
         self._progress.layout.display = "none"
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
