@@ -243,8 +243,8 @@ DASHBOARD_CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def crowd_server(devdata, demo_class, tmp_path_factory):
+@contextlib.contextmanager
+def serving_crowd(devdata: Path, tmp_path_factory):
     """Voilà serving a notebook that shows the dashboard over the crowd's roster (``crowd_class``: about 20
     students and a 12-megapixel class photo), with a private data folder; yields (crowd, url, root)."""
     from crowd_class import shared_crowd
@@ -264,3 +264,10 @@ def crowd_server(devdata, demo_class, tmp_path_factory):
                        ATTENDANCE_MIN_FACE_SIZE="50",
                        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])) as port:
         yield crowd, f"http://127.0.0.1:{port}/", root
+
+
+@pytest.fixture(scope="module")
+def crowd_server(devdata, demo_class, tmp_path_factory):
+    """:func:`serving_crowd` for a test module."""
+    with serving_crowd(devdata, tmp_path_factory) as served:
+        yield served
