@@ -15,7 +15,7 @@ import pytest
 from conftest import ARTIFACTS, SAMPLE_IMAGES
 from crowd_class import build_thirty
 
-TIMEOUT_MS = int(__import__("os").environ.get("A11Y_PROBE_TIMEOUT", 300_000))
+TIMEOUT_MS = 300_000
 #: Viewports: a desktop window, and Playwright's descriptors of two phones (Chromium emulation).
 SIZES = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
