@@ -46,8 +46,11 @@ CSS = """
     clip: rect(0 0 0 0) !important; clip-path: inset(50%) !important; white-space: nowrap !important; border: 0 !important; }
 .sa-skip-link:focus { display: inline-block; margin: 4px 0; padding: 8px 12px; background: #ffdd00; color: #0b0c0c;
     font-weight: bold; text-decoration: underline; }
-.sa-app *:focus-visible, .sa-skip-link:focus { outline: 3px solid #1a4fa0 !important; outline-offset: 2px !important;
-    box-shadow: 0 0 0 5px #ffffff !important; }
+/* ipywidgets turns the outline of its inputs off (outline: none !important): these selectors are more specific. */
+.sa-app *:focus-visible, .sa-app .jupyter-widgets input:focus-visible, .sa-app .jupyter-widgets select:focus-visible,
+.sa-app .jupyter-widgets textarea:focus-visible, .sa-app .jupyter-widgets input[type="datetime-local"]:focus-within,
+.sa-skip-link:focus { outline: 3px solid #1a4fa0 !important;
+    outline-offset: 2px !important; box-shadow: 0 0 0 5px #ffffff !important; }
 .sa-app .lm-TabBar-tab:focus-visible { outline-offset: -4px !important; }
 .sa-zoom-toggle:focus-visible ~ .sa-zoom-hint, .sa-zoom-toggle:focus-visible + .sa-photo-frame .sa-zoom-close {
     outline: 3px solid #1a4fa0; outline-offset: 2px; }
@@ -58,7 +61,7 @@ CSS = """
 .sa-app .jupyter-button.mod-danger { background-color: #b3261e; color: #fff; }
 /* The pressed status button says so by more than its colour: a tick and bold underlined text. */
 .sa-app .widget-toggle-button.mod-active { font-weight: bold; text-decoration: underline 2px; text-underline-offset: 3px; }
-.sa-app .widget-toggle-button.mod-active::before { content: "\2713\00a0"; }
+.sa-app .widget-toggle-button.mod-active::before { content: "\\2713\\00a0"; }
 .sa-app * { box-sizing: border-box; }
 .sa-title h2 { margin: 4px 0; }
 .sa-message .sa-error { background: #fbe4e4; color: #7d1111; border: 1px solid #e3a5a5; padding: 8px 12px; border-radius: 4px; margin: 4px 0; }

@@ -21,7 +21,7 @@ from ..results import STATUSES, TIME_FROM_EXIF
 from . import accessible
 from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, image_view, name_control, reports_errors
 from .common import badge as status_badge
-from .common import toggle_group, unique_id
+from .common import spoken_description, toggle_group, unique_id
 from .photos import photo_widget
 from .state import AppError, DashboardState
 
@@ -183,7 +183,8 @@ class UnknownFacesView:
         crop = image_view(self._state.face_crop(face), accessible.unknown_face_alt(face.label, number, face.photo_name),
                           "sa-unknown-face")
         name = w.Text(placeholder="New student's name", layout=w.Layout(width="100%"),
-                      tooltip=accessible.new_student_field_name(face.label))
+                      style={"description_width": "initial"},
+                      **spoken_description(accessible.new_student_field_name(face.label)))
         add = name_control(w.Button(description="Add as a new student", icon="user-plus", layout=w.Layout(width="100%")),
                            accessible.add_new_student_name(face.label))
         who = w.Dropdown(options=students, value=None, layout=w.Layout(width="100%"),
@@ -236,8 +237,9 @@ class TakeAttendanceView(TabView):
                                 tooltip=f"A student first seen in a photo taken more than {minutes} minutes after "
                                         "this time is marked late (photo times: camera, else upload)")
         self._late.add_class("sa-late-start")
-        self._upload = w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
-                                    button_style="primary")
+        # Named without the count of files ipywidgets shows after the text ("Upload photos (0)").
+        self._upload = name_control(w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
+                                                 button_style="primary"), "Upload photos")
         self._upload.add_class("sa-upload-photos")
         self._demo = w.Button(description="Try the demo photo", icon="image")
         self._demo.add_class("sa-demo")
@@ -418,7 +420,7 @@ class TakeAttendanceView(TabView):
         data = base64.b64encode(self._state.csv_text().encode("utf-8")).decode("ascii")
         name = html.escape(self._state.csv_file_name())
         self._download.value = (f'<a download="{name}" href="data:text/csv;base64,{data}" '
-                                'style="margin-left:12px;font-weight:bold"><span aria-hidden="true">&#11015;</span> '
+                                'style="margin-left:12px;font-weight:bold"><span aria-hidden="true">&#11015;&nbsp;</span>'
                                 'Download CSV</a>')
 
 

@@ -10,7 +10,8 @@
  *                     the widget's tooltip, each button named by its tooltip and aria-pressed, one tab
  *                     stop (roving tabindex), the arrow keys, Home and End move between the buttons;
  *   .widget-slider    the slider's handle named by the slider's description (noUiSlider's handle has
- *                     role "slider" and no name);
+ *                     role "slider" and no name) with its value as shown, and the value's box (which
+ *                     can be typed in: contenteditable, no role) a named text box;
  *   .sa-live          a polite live region (role "status"); .sa-alert an assertive one (role "alert");
  *   i.fa              Font Awesome icons hidden from screen readers (decoration beside a text).
  *
@@ -66,9 +67,18 @@
 
   function slider(widget) {
     var label = widget.querySelector(':scope > .widget-label');
+    var name = label ? label.textContent.trim() : '';
     var handle = widget.querySelector('.noUi-handle');
-    if (label && handle && label.textContent.trim()) {
-      set(handle, 'aria-label', label.textContent.trim());
+    var readout = widget.querySelector('.widget-readout');
+    if (!name || !handle) {
+      return;
+    }
+    set(handle, 'aria-label', name);
+    if (readout) {
+      // The value as shown (0.58), and the shown value's box, which can be typed in, as a named text box.
+      set(handle, 'aria-valuetext', readout.textContent.trim());
+      set(readout, 'role', 'textbox');
+      set(readout, 'aria-label', name + ', typed');
     }
   }
 
@@ -131,7 +141,8 @@
     patch();
     schedule();
   }).observe(document.documentElement, {
-    subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'title', 'disabled']
+    subtree: true, childList: true, characterData: true, attributes: true,
+    attributeFilter: ['class', 'title', 'disabled', 'aria-valuetext']
   });
   document.addEventListener('keydown', onKeyDown, true);
   document.addEventListener('focusin', function (event) {
