@@ -51,7 +51,7 @@ CSS = """
 .sa-app .jupyter-widgets textarea:focus-visible, .sa-app .jupyter-widgets input[type="datetime-local"]:focus-within,
 .sa-skip-link:focus { outline: 3px solid #1a4fa0 !important;
     outline-offset: 2px !important; box-shadow: 0 0 0 5px #ffffff !important; }
-.sa-app .lm-TabBar-tab:focus-visible { outline-offset: -4px !important; }
+.sa-app .lm-TabBar-tab:focus-visible, .sa-app .widget-toggle-button:focus-visible { outline-offset: -4px !important; }
 .sa-zoom-toggle:focus-visible ~ .sa-zoom-hint, .sa-zoom-toggle:focus-visible + .sa-photo-frame .sa-zoom-close {
     outline: 3px solid #1a4fa0; outline-offset: 2px; }
 .sa-app .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab, .sa-app .jupyter-widget-Collapse-header {
@@ -71,6 +71,8 @@ CSS = """
 .sa-app .jupyter-button, .sa-app .widget-upload { height: auto; min-height: 40px; width: auto; min-width: 120px;
     padding: 6px 14px; white-space: normal; line-height: 1.2; overflow: visible; text-overflow: clip; }
 .sa-app .widget-toggle-buttons .jupyter-button { min-width: 84px; }
+.sa-app .widget-checkbox { height: auto; }
+.sa-app .widget-checkbox .widget-label-basic { white-space: normal; overflow: visible; height: auto; line-height: 1.3; }
 .sa-app .widget-toggle-buttons .widget-toggle-button { overflow: visible; text-overflow: clip; }
 .sa-app .widget-dropdown select, .sa-app .widget-text input, .sa-app .widget-datetimepicker input { min-height: 36px; }
 .sa-app .lm-TabBar, .sa-app .lm-TabBar-content { height: auto; min-height: 40px; overflow: visible; }
@@ -83,7 +85,7 @@ CSS = """
 .sa-table-head { font-weight: bold; border-bottom: 1px solid #999; }
 .sa-row { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 8px; border-bottom: 1px solid #eee; padding: 3px 0; }
 .sa-row > .sa-cell-name { width: 220px; } .sa-row > .sa-cell-status { width: 110px; }
-.sa-row > .sa-cell-toggle { width: 300px; } .sa-row > .sa-cell-found { flex: 1 1 200px; min-width: 0; width: auto; }
+.sa-row > .sa-cell-toggle { width: 380px; } .sa-row > .sa-cell-found { flex: 1 1 200px; min-width: 0; width: auto; }
 .sa-history table { border-collapse: collapse; }
 .sa-history th, .sa-history td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 .sa-history-wrap { overflow-x: auto; max-width: 100%; }
