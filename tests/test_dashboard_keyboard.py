@@ -138,8 +138,8 @@ def test_keyboard_only_from_the_start_page_to_a_saved_session_and_a_downloaded_c
     assert order == [
         'button "Try the demo photo"', 'button "New session"', 'slider "Tolerance"', 'textbox "Tolerance, typed"',
         'checkbox "Enlarge class photo 1 of 2"', 'checkbox "Enlarge class photo 2 of 2"', *expected_table,
-        'textbox "Name of Unknown 1 as a new student"', 'button "Add Unknown 1 as a new student"',
-        'combobox "Unknown 1 is"', 'button "Unknown 1 is the student chosen in the list"',
+        'textbox "Name of Unknown 1 as a new student"', 'button "Add as a new student: Unknown 1"',
+        'combobox "Unknown 1 is"', 'button "This is the student above: Unknown 1 is the one chosen in the list"',
         'button "Save session"', 'link "Download CSV"', 'tab "Take attendance"'], order
     assert all(c.states.get("pressed") == "true" for c in keys.stops if c.name.startswith(STUDENTS))
 

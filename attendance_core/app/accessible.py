@@ -4,7 +4,9 @@ alternatives and announcements, in one place.
 A screen reader hears a control's name, not its place in a row: the status buttons of a student are
 named after the student ("Barack Obama: present"), a review button after its face ("Right: face 3
 is Barack Obama"), a photo by what it shows ("class photo 1 of 2, 25 faces found, 24 recognised").
-Colours are said in words too (sure / check / ambiguous / unknown). Every text here is plain text,
+Colours are said in words too (sure / check / ambiguous / unknown). A name starts with the control's
+visible text, so that a voice user can say what they see (WCAG 2.5.3); the status buttons, whose text
+is only "present", "absent"..., say the student first. Every text here is plain text,
 built from what the state already knows; the views only attach it (``common.name_control``,
 ``common.toggle_group``, ``common.image_view``...). A new control that acts on a student or a face takes its name from a
 function added here, beside the ones of its tab, so that the words stay the same everywhere.
@@ -79,7 +81,7 @@ def new_student_field_name(label: str) -> str:
 
 
 def add_new_student_name(label: str) -> str:
-    return f"Add {label} as a new student"
+    return f"Add as a new student: {label}"
 
 
 def who_is_label(label: str) -> str:
@@ -88,7 +90,7 @@ def who_is_label(label: str) -> str:
 
 
 def this_is_name(label: str) -> str:
-    return f"{label} is the student chosen in the list"
+    return f"This is the student above: {label} is the one chosen in the list"
 
 
 # ----- Review faces -------------------------------------------------------------------------------
