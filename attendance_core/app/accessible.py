@@ -63,10 +63,12 @@ def enlarge_name(index: int, photos: int) -> str:
     return f"Enlarge class photo {index + 1} of {photos}"
 
 
-def marker_name(number: int, kind: str, student: str | None, distance: float | None) -> str:
-    """What a numbered marker on a photo stands for: ``face 3: Barack Obama, distance 0.45, sure``."""
+def marker_name(number: int, kind: str, student: str | None, distance: float | None,
+                suggestion: str | None = None) -> str:
+    """What a numbered marker on a photo stands for: ``face 3: Barack Obama, distance 0.45, sure``; a face too
+    unsure to name, with its likely student: ``face 4: too unsure to name, maybe Amy Adams``."""
     if student is None:
-        return f"face {number}: unknown face"
+        return f"face {number}: too unsure to name, maybe {suggestion}" if suggestion else f"face {number}: unknown face"
     return f"face {number}: {student}, distance {distance:.2f}, {KIND_WORDS[kind]}"
 
 
@@ -111,6 +113,11 @@ def confirm_name(number: int, student: str) -> str:
 
 def reject_name(number: int, student: str) -> str:
     return f"Not this student: face {number} is not {student}"
+
+
+def suggestion_name(number: int, student: str) -> str:
+    """The one-tap suggestion for a face too unsure to name: ``It is Amy Adams? face 4``."""
+    return f"It is {student}? face {number}"
 
 
 def nobody_name(number: int) -> str:

@@ -14,12 +14,12 @@ import ipywidgets as w
 from ..results import CONFIRMED, REASSIGNED, REJECTED
 from . import accessible
 from .common import MessageBar, TabView, image_view, name_control, reports_errors, spoken_description
-from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, ReviewItem
+from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, UNSURE, ReviewItem
 from .state import AppError, DashboardState
 
 #: Side of the face crop and the reference photo shown side by side, in pixels of the image sent.
 CROP_SIDE = 200
-_GROUP_TITLES = {UNKNOWN: "unknown face", AMBIGUOUS: "ambiguous", CHECK: "check", SURE: "sure"}
+_GROUP_TITLES = {UNKNOWN: "unknown face", UNSURE: "unsure", AMBIGUOUS: "ambiguous", CHECK: "check", SURE: "sure"}
 _DECISION_TEXT = {CONFIRMED: "confirmed: {name}", REJECTED: "not {name}", REASSIGNED: "it is {name}"}
 
 
@@ -92,7 +92,7 @@ class ReviewView(TabView):
         return self._thumbs[key]
 
     def _card(self, item: ReviewItem) -> w.Widget:
-        who = item.student or item.nearest
+        who = item.student or item.suggestion or item.nearest
         names = self._state.student_names()
         crop = image_view(self._state.review_crop(item, CROP_SIDE),
                           accessible.face_alt(item.number, item.photo_name, _GROUP_TITLES[item.group]), "sa-review-face")
@@ -148,7 +148,15 @@ class ReviewView(TabView):
                 wrong.add_class("sa-review-reject")
                 wrong.on_click(lambda _: self._decide(item, REJECTED))
                 buttons += [right, wrong]
-            elif item.nearest:
+            elif item.suggestion:
+                # One tap on the likely student: the instructor looks at the two faces side by side.
+                tap = name_control(w.Button(description=f"It is {item.suggestion_name}?", icon="check",
+                                            button_style="success", layout=w.Layout(width="auto")),
+                                   accessible.suggestion_name(item.number, item.suggestion_name))
+                tap.add_class("sa-review-suggestion")
+                tap.on_click(lambda _: self._decide(item, REASSIGNED, item.suggestion))
+                buttons.append(tap)
+            if not item.student and item.nearest:
                 nobody = name_control(w.Button(description="Nobody in the class", icon="times"),
                                       accessible.nobody_name(item.number))
                 nobody.add_class("sa-review-reject")

@@ -122,8 +122,12 @@ class AttendanceTableView:
             self._summary.value = "<i>Upload a classroom photo to see who is present.</i>"
         else:
             asked = sum(1 for item in self._state.review_items() if item.asked)
+            unsure = len(att.unsure_faces)
             self._summary.value = (
                 f"<b>{html.escape(accessible.result_summary(att))}</b>, tolerance {att.tolerance:.2f}"
+                + (f'<br><span class="sa-unsure">{unsure} face(s) too unsure to name: their likely student is '
+                   "one tap away in <b>Review faces</b> (until then they count as absent).</span>" if unsure else "")
+                + (f'<br><span class="sa-retake">{html.escape(att.retake)}.</span>' if att.retake else "")
                 + (f'<br><span class="sa-to-check">{asked} face(s) to check: open <b>Review faces</b>.</span>'
                    if asked else ""))
 
@@ -377,9 +381,11 @@ class TakeAttendanceView(TabView):
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
         self._stage.value = f"<b>Done, with problems (see above)</b>: {names}" if problems else f"<b>Done</b>: {names}"
-        # The problems in the alert region, the result in the status region: a screen reader says both.
+        # The problems in the alert region, the result (and a retake request) in the status region: a screen
+        # reader says both.
         result = f"{accessible.count(len(att.photos), 'photo')}: {accessible.result_summary(att)}." if att else ""
-        self._messages.show(error=problems, success=result)
+        retake = f"{att.retake[0].upper()}{att.retake[1:]}." if att is not None and att.retake else ""
+        self._messages.show(error=problems, success=[result, retake])
 
     def _on_progress(self, photo: str, stage: str, fraction: float) -> None:
         if photo not in self._seen:
