@@ -183,3 +183,10 @@ def test_a_spoken_description_starts_with_what_is_shown():
     assert spoken_description("Ada <b>", "")["description"] == '<span class="sa-visually-hidden">Ada &lt;b&gt;</span>'
     with pytest.raises(ValueError):
         spoken_description("Remove Ada", "Consent")
+
+
+def test_a_face_too_unsure_to_name_says_so_and_its_one_tap_names_the_face():
+    assert accessible.marker_name(4, annotate.CHECK, None, None, "Amy Adams") == \
+        "face 4: too unsure to name, maybe Amy Adams"
+    assert accessible.suggestion_name(4, "Amy Adams") == "It is Amy Adams? face 4"
+    assert accessible.suggestion_name(4, "Amy Adams").startswith("It is Amy Adams?")  # the text shown first
