@@ -63,7 +63,10 @@ class AccessibilityTree:
 
     def node(self, expression: str) -> Control | None:
         """The accessibility node of the element a JavaScript ``expression`` evaluates to (None: no element)."""
-        found = self.cdp.send("Runtime.evaluate", {"expression": expression})["result"]
+        evaluated = self.cdp.send("Runtime.evaluate", {"expression": expression})
+        if "exceptionDetails" in evaluated:
+            raise ValueError(f"{expression}: {evaluated['exceptionDetails'].get('text')}")
+        found = evaluated["result"]
         if "objectId" not in found:
             return None
         tag = self.cdp.send("Runtime.callFunctionOn", {
