@@ -4,6 +4,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -50,19 +51,22 @@ def wait_until_listening(proc: subprocess.Popen, port: int, log: Path | None, ti
 
 @contextlib.contextmanager
 def voila_serving(notebook: Path, root: Path, cwd: Path, **settings: str):
-    """Voilà serving ``notebook`` on a free port of 127.0.0.1; yields its port, stops it on exit.
+    """Voilà serving ``notebook`` on a free port of 127.0.0.1 with the project's template (as `attendance
+    serve` and the hub do); yields its port, stops it on exit.
 
     The machine's Jupyter configuration is kept out (an empty ``root/jupyter-config`` folder and config
     path, no ``ATTENDANCE_``/``JUPYTER_`` variables but ``settings``); the log goes to ``root/voila.log``.
     """
+    from attendance_core.server import TEMPLATE, TEMPLATES
+
     config = root / "jupyter-config"
     config.mkdir()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "JUPYTER_"))}
-    env.update(JUPYTER_CONFIG_DIR=str(config), **settings)
+    env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_PATH=str(TEMPLATES), **settings)
     log = root / "voila.log"
     command = [str(Path(sys.executable).with_name("voila")), str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
-               "--no-browser", f"--Voila.config_file_paths={config}",
+               "--no-browser", f"--Voila.config_file_paths={config}", f"--template={TEMPLATE}",
                "--Voila.tornado_settings={'websocket_max_message_size': 209715200}"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -229,3 +233,41 @@ def dashboard_server(demo_class, demo_encoding_cache, tmp_path_factory):
                        ATTENDANCE_ROSTER_DIR=str(root / "known_faces"),
                        ATTENDANCE_DATA_DIR=str(root / "attendance_data")) as port:
         yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", root=root, log=root / "voila.log", port=port)
+
+
+# --- The dashboard over a crowded class (issues 13, 29). -------------------------------------------------
+
+DASHBOARD_CELLS = [
+    "from attendance_core.app import AttendanceApp",
+    "app = AttendanceApp.from_settings()\napp",
+]
+
+
+@contextlib.contextmanager
+def serving_crowd(devdata: Path, tmp_path_factory):
+    """Voilà serving a notebook that shows the dashboard over the crowd's roster (``crowd_class``: about 20
+    students and a 12-megapixel class photo), with a private data folder; yields (crowd, url, root)."""
+    from crowd_class import shared_crowd
+
+    crowd, cache = shared_crowd(devdata, KNOWN_FACES, SAMPLE_IMAGES, tmp_path_factory)
+    root = tmp_path_factory.mktemp("crowd-server")
+    shutil.copytree(cache, root / "attendance_data" / "cache")
+    notebook = root / "review.ipynb"
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{k}", "metadata": {}, "outputs": [],
+                   "source": cell} for k, cell in enumerate(DASHBOARD_CELLS)],
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    with voila_serving(notebook, root, root, ATTENDANCE_ROSTER_DIR=str(crowd.roster_dir),
+                       ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_TOLERANCE=str(crowd.tolerance),
+                       ATTENDANCE_MIN_FACE_SIZE="50",
+                       PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])) as port:
+        yield crowd, f"http://127.0.0.1:{port}/", root
+
+
+@pytest.fixture(scope="module")
+def crowd_server(devdata, demo_class, tmp_path_factory):
+    """:func:`serving_crowd` for a test module."""
+    with serving_crowd(devdata, tmp_path_factory) as served:
+        yield served

@@ -11,6 +11,7 @@ import pytest
 
 from attendance_core.app import AttendanceApp, DashboardState
 from attendance_core.app.charts import rates_chart
+from attendance_core.app.common import image_data
 from attendance_core.app.state import AppError
 
 from conftest import SAMPLE_IMAGES
@@ -52,8 +53,8 @@ def test_a_roster_student_named_with_dollars_shows_in_history(state, app_setting
     state.save()
     app = AttendanceApp(state)
     app.show(type(app.tabs[2]))
-    chart = next(x for x in widgets(app.widget) if "sa-history-chart" in getattr(x, "_dom_classes", ()))
-    assert bytes(chart.value).startswith(b"\x89PNG")
+    chart = next(x for x in widgets(app.widget) if "sa-history-chart-view" in getattr(x, "_dom_classes", ()))
+    assert image_data(chart).startswith(b"\x89PNG")
     assert "Something went wrong" not in app.messages
 
 

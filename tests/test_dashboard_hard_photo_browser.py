@@ -16,6 +16,7 @@ from attendance_core.faces import detect_faces
 from attendance_core.images import load_image
 from attendance_core.records import Store
 
+from a11y_helpers import AccessibilityTree, axe_violations
 from conftest import SAMPLE_IMAGES
 from test_dashboard_browser import TIMEOUT_MS, choose_photos, page, screenshot, wait_for_status  # noqa: F401
 
@@ -34,6 +35,8 @@ def test_a_blurred_photo_asks_for_another_and_one_tap_marks_the_student_present(
     assert "2 faces too blurred to recognise: take another photo (closer, steadier, more light)" in summary
     assert "2 face(s) too unsure to name" in summary
     wait_for_status(page, "Barack_Obama", "absent")
+    assert axe_violations(page) == {}  # the retake request meets WCAG 2.1 AA too (issue 29)
+    assert "take another photo" in page.inner_text(".sa-message .sa-live")  # and is announced
 
     page.click(".lm-TabBar-tab:has-text('Review faces')")
     button = "button.sa-review-suggestion:has-text('It is Barack Obama?')"
@@ -43,6 +46,9 @@ def test_a_blurred_photo_asks_for_another_and_one_tap_marks_the_student_present(
     assert "sa-review-unsure" in card.get_attribute("class")
     assert "too blurred" in card.inner_text()
     screenshot(page, "hard-photo-review.png")
+    assert axe_violations(page) == {}
+    named = AccessibilityTree(page).node("document.querySelector('.sa-review-asked .sa-review-suggestion')")
+    assert named.role == "button" and named.name.startswith("It is Barack Obama? face "), named
     tap.click()
     page.wait_for_selector(".sa-message :text('Face')", timeout=TIMEOUT_MS)
 

@@ -8,45 +8,10 @@ hold the session with the student absent, and the audit trail the decision.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
 from attendance_core.config import load_settings
 from attendance_core.records import Store
 
-from conftest import KNOWN_FACES, SAMPLE_IMAGES, voila_serving
-from crowd_class import shared_crowd
 from test_dashboard_phone import SIZES, TIMEOUT_MS, choose_photos, screenshot, wait_for_status
-
-TESTS = Path(__file__).resolve().parent
-NOTEBOOK_CELLS = [
-    "from attendance_core.app import AttendanceApp",
-    "app = AttendanceApp.from_settings()\napp",
-]
-
-
-@pytest.fixture(scope="module")
-def crowd_server(devdata, demo_class, tmp_path_factory):
-    """Voilà serving a notebook that shows the dashboard over the crowd's roster (private data folder)."""
-    crowd, cache = shared_crowd(devdata, KNOWN_FACES, SAMPLE_IMAGES, tmp_path_factory)
-    root = tmp_path_factory.mktemp("crowd-server")
-    shutil.copytree(cache, root / "attendance_data" / "cache")
-    notebook = root / "review.ipynb"
-    notebook.write_text(json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{k}", "metadata": {}, "outputs": [],
-                   "source": cell.format(tests=str(TESTS))} for k, cell in enumerate(NOTEBOOK_CELLS)],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5}))
-    with voila_serving(notebook, root, root, ATTENDANCE_ROSTER_DIR=str(crowd.roster_dir),
-                       ATTENDANCE_DATA_DIR=str(root / "attendance_data"), ATTENDANCE_TOLERANCE=str(crowd.tolerance),
-                       ATTENDANCE_MIN_FACE_SIZE="50",
-                       PYTHONPATH=os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")])) as port:
-        yield crowd, f"http://127.0.0.1:{port}/", root
 
 
 def test_not_this_student_on_the_stranger_makes_the_student_absent_and_is_audited(browser, crowd_server):

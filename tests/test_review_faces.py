@@ -15,6 +15,7 @@ import pytest
 
 from attendance_core import annotate
 from attendance_core.app import AppError, AttendanceApp, DashboardState
+from attendance_core.app.common import image_data
 from attendance_core.app.review import ReviewView
 from attendance_core.app.review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, photo_markers, review_items
 from attendance_core.config import load_settings
@@ -115,8 +116,8 @@ def test_stranger_inside_the_tolerance_is_reviewed_first_and_not_this_student_is
     text = next(x for x in widgets(first) if "sa-review-text" in getattr(x, "_dom_classes", ())).value
     assert f"Face {item.number}" in text and "check" in text and f"{item.distance:.2f}" in text
     # The face's crop and the student's reference photo, side by side, big enough to know a face.
-    images = [x for x in widgets(first) if isinstance(x, w.Image)]
-    assert len(images) == 2 and all(len(i.value) > 2000 for i in images)
+    images = [image_data(x) for x in widgets(first) if isinstance(x, w.HTML) and "<img " in x.value]
+    assert len(images) == 2 and all(len(i) > 2000 for i in images)
 
     reject = next(x for x in widgets(first) if "sa-review-reject" in getattr(x, "_dom_classes", ()))
     reject.click()

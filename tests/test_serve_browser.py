@@ -199,3 +199,43 @@ def test_every_request_of_the_login_and_dashboard_pages_goes_to_the_server_itsel
 
 def files_in(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".log")}
+
+
+@pytest.mark.parametrize("size", ["desktop", "iphone13"])
+def test_sign_in_sign_out_and_error_pages_have_no_axe_violation(browser, served, size):
+    """The pages of `attendance serve` around the dashboard meet WCAG 2.1 AA as far as axe-core tells (issue
+    29); a wrong password is reported in an error summary that has the focus and links to the field."""
+    from a11y_helpers import AccessibilityTree, axe_violations, write_report
+    from test_dashboard_phone import SIZES
+
+    context = browser.new_context(**SIZES[size])
+    found = {}
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(served.url, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#password_input")
+        found["sign in"] = axe_violations(page)
+        tree = AccessibilityTree(page)
+        page.fill("#password_input", "not-the-token")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".sa-error-summary")
+        found["sign in, wrong password"] = axe_violations(page)
+        summary = tree.focused()
+        assert (summary.role, summary.name) == ("alert", "There is a problem"), summary
+        field = tree.node("document.getElementById('password_input')")
+        assert field.name == "Password or token" and field.states.get("invalid") == "true", field
+        assert page.get_attribute(".sa-error-summary a", "href") == "#password_input"
+        page.fill("#password_input", served.token)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".sa-upload-photos", timeout=TIMEOUT_MS)
+        page.goto(served.url + "?template=lab", timeout=TIMEOUT_MS)
+        page.wait_for_selector("h1:has-text('Not available')")
+        found["a refused request"] = axe_violations(page)
+        page.goto(served.url + "logout", timeout=TIMEOUT_MS)
+        page.wait_for_selector("main")
+        found["signed out"] = axe_violations(page)
+    finally:
+        context.close()
+    report = write_report(f"axe-serve-pages-{size}", found)
+    assert not any(found.values()), report

@@ -5,8 +5,9 @@ import html
 
 import ipywidgets as w
 
+from . import accessible
 from .charts import rates_chart
-from .common import MessageBar, TabView, reports_errors
+from .common import MessageBar, TabView, image_html, reports_errors
 from .state import DashboardState
 
 
@@ -26,8 +27,8 @@ class HistoryView(TabView):
         self._refresh_button = w.Button(description="Refresh", icon="refresh")
         self._table = w.HTML("<i>Open this tab to see the saved sessions.</i>", layout=w.Layout(max_width="100%"))
         self._table.add_class("sa-history")
-        self._chart = w.Image(format="png", layout=w.Layout(max_width="min(640px, 100%)"))
-        self._chart.add_class("sa-history-chart")
+        self._chart = w.HTML()
+        self._chart.add_class("sa-history-chart-view")
         self.widget = w.VBox([self._refresh_button, self._table, self._chart])
 
     def _wire(self) -> None:
@@ -41,7 +42,7 @@ class HistoryView(TabView):
         sessions = self._state.history()
         if sessions is None or len(sessions) == 0:
             self._table.value = f"<p>No session of {html.escape(self._state.class_name)} saved yet.</p>"
-            self._chart.value = b""
+            self._chart.value = ""
             self._chart.layout.display = "none"
             return
         shown = sessions.rename(columns={"id": "session", "taken_at": "date and time", "unknown_faces": "unknown faces",
@@ -50,7 +51,9 @@ class HistoryView(TabView):
                              '<div class="sa-history-wrap">'
                              + shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}") + "</div>")
         summary = self._state.attendance_rates()
-        self._chart.value = rates_chart(summary, f"Attendance rate per student, {self._state.class_name}")
+        title = f"Attendance rate per student, {self._state.class_name}"
+        alternative = accessible.chart_alt(title, summary["name"], summary["rate"])
+        self._chart.value = image_html(rates_chart(summary, title), alternative, "sa-history-chart", "png")
         self._chart.layout.display = None
 
 

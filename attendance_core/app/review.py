@@ -12,7 +12,8 @@ import html
 import ipywidgets as w
 
 from ..results import CONFIRMED, REASSIGNED, REJECTED
-from .common import MessageBar, TabView, reports_errors
+from . import accessible
+from .common import MessageBar, TabView, image_view, name_control, reports_errors, spoken_description
 from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, UNSURE, ReviewItem
 from .state import AppError, DashboardState
 
@@ -39,6 +40,10 @@ class ReviewView(TabView):
         return f"Review faces ({asked})" if asked else "Review faces"
 
     def _build(self) -> None:
+        # What is left to check, in a Label: the one text widget whose view can take focus (after a decision
+        # redraws the cards, focus comes here instead of falling to the page's top).
+        self._status = w.Label("No photo yet.", tabbable=False)
+        self._status.add_class("sa-review-status")
         self._intro = w.HTML("<i>Upload a classroom photo: its faces are listed here, doubtful ones first.</i>")
         self._asked = w.VBox(layout=w.Layout(max_width="100%"))
         self._asked.add_class("sa-review-asked")
@@ -46,7 +51,8 @@ class ReviewView(TabView):
         self._rest_panel = w.Accordion(children=[self._rest_box], selected_index=None,
                                        layout=w.Layout(max_width="100%"))
         self._rest_panel.add_class("sa-review-rest")
-        self.widget = w.VBox([self._intro, self._asked, self._rest_panel], layout=w.Layout(max_width="100%"))
+        self.widget = w.VBox([self._status, self._intro, self._asked, self._rest_panel],
+                             layout=w.Layout(max_width="100%"))
         self.widget.add_class("sa-review")
 
     def _wire(self) -> None:
@@ -60,12 +66,14 @@ class ReviewView(TabView):
         asked = [i for i in items if i.asked]
         self._rest = [i for i in items if not i.asked]
         if not items:
+            self._status.value = "No photo yet."
             self._intro.value = "<i>Upload a classroom photo: its faces are listed here, doubtful ones first.</i>"
         elif asked:
-            self._intro.value = (f"<p><b>{len(asked)} face(s) to check</b>, the most doubtful first. Each face is "
-                                 "beside the reference photo of the student it was matched to.</p>")
+            self._status.value = f"{accessible.count(len(asked), 'face')} to check, the most doubtful first."
+            self._intro.value = "<p>Each face is beside the reference photo of the student it was matched to.</p>"
         else:
-            self._intro.value = "<p><b>Nothing left to check.</b> The sure and decided faces are below.</p>"
+            self._status.value = "Nothing left to check."
+            self._intro.value = "<p>The sure and decided faces are below.</p>"
         self._asked.children = [self._card(i) for i in asked]
         self._rest_panel.set_title(0, f"Sure and decided faces ({len(self._rest)})")
         self._rest_panel.layout.display = None if self._rest else "none"
@@ -86,13 +94,12 @@ class ReviewView(TabView):
     def _card(self, item: ReviewItem) -> w.Widget:
         who = item.student or item.suggestion or item.nearest
         names = self._state.student_names()
-        crop = w.Image(value=self._state.review_crop(item, CROP_SIDE), format="jpeg")
-        crop.add_class("sa-review-face")
+        crop = image_view(self._state.review_crop(item, CROP_SIDE),
+                          accessible.face_alt(item.number, item.photo_name, _GROUP_TITLES[item.group]), "sa-review-face")
         images = [crop]
         if who:
-            reference = w.Image(value=self._thumbnail(who), format="jpeg")
-            reference.add_class("sa-review-reference")
-            images.append(reference)
+            images.append(image_view(self._thumbnail(who), accessible.reference_alt(names.get(who, who)),
+                                     "sa-review-reference"))
         self_text = self._text(item, names)
         actions = self._actions(item, names)
         card = w.HBox([*images, self_text, actions], layout=w.Layout(max_width="100%"))
@@ -127,36 +134,38 @@ class ReviewView(TabView):
     def _actions(self, item: ReviewItem, names: dict[str, str]) -> w.Widget:
         buttons: list[w.Widget] = []
         if item.decision:
-            undo = w.Button(description="Undo", icon="undo", tooltip="Take this decision back")
+            undo = name_control(w.Button(description="Undo", icon="undo"), accessible.undo_name(item.number))
             undo.on_click(lambda _: self._decide(item, None))
             buttons.append(undo)
         else:
             if item.student:
-                right = w.Button(description="Right", icon="check", button_style="success",
-                                 tooltip=f"This is {item.name}")
+                right = name_control(w.Button(description="Right", icon="check", button_style="success"),
+                                     accessible.confirm_name(item.number, item.name))
                 right.add_class("sa-review-right")
                 right.on_click(lambda _: self._decide(item, CONFIRMED))
-                wrong = w.Button(description="Not this student", icon="times", button_style="danger",
-                                 tooltip=f"This is not {item.name}: the face becomes unknown")
+                wrong = name_control(w.Button(description="Not this student", icon="times", button_style="danger"),
+                                     accessible.reject_name(item.number, item.name))
                 wrong.add_class("sa-review-reject")
                 wrong.on_click(lambda _: self._decide(item, REJECTED))
                 buttons += [right, wrong]
             elif item.suggestion:
                 # One tap on the likely student: the instructor looks at the two faces side by side.
-                tap = w.Button(description=f"It is {item.suggestion_name}?", icon="check", button_style="success",
-                               tooltip=f"Yes, this is {item.suggestion_name}: mark them present",
-                               layout=w.Layout(width="auto"))
+                tap = name_control(w.Button(description=f"It is {item.suggestion_name}?", icon="check",
+                                            button_style="success", layout=w.Layout(width="auto")),
+                                   accessible.suggestion_name(item.number, item.suggestion_name))
                 tap.add_class("sa-review-suggestion")
                 tap.on_click(lambda _: self._decide(item, REASSIGNED, item.suggestion))
                 buttons.append(tap)
             if not item.student and item.nearest:
-                nobody = w.Button(description="Nobody in the class", icon="times",
-                                  tooltip="A visitor, or a student of another class")
+                nobody = name_control(w.Button(description="Nobody in the class", icon="times"),
+                                      accessible.nobody_name(item.number))
                 nobody.add_class("sa-review-reject")
                 nobody.on_click(lambda _: self._decide(item, REJECTED))
                 buttons.append(nobody)
             others = [(name, sid) for sid, name in names.items() if sid != item.student]
-            pick = w.Dropdown(options=[("It is…", "")] + others, value="", layout=w.Layout(width="auto"))
+            pick = w.Dropdown(options=[("It is…", "")] + others, value="", layout=w.Layout(width="auto"),
+                              style={"description_width": "initial"},
+                              **spoken_description(accessible.pick_label(item.number)))
             pick.add_class("sa-review-pick")
             pick.observe(functools.partial(self._on_pick, item), "value")
             buttons.append(pick)
@@ -175,6 +184,7 @@ class ReviewView(TabView):
         self._state.review_face(item.number, decision, student_id)
         self._messages.info(self._outcome(item, decision, student_id))
         self.refresh()
+        self._status.focus()  # the card that had focus is redrawn
 
     def _outcome(self, item: ReviewItem, decision: str | None, student_id: str | None) -> str:
         att = self._state.attendance

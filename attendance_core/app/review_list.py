@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .. import annotate
 from ..results import Attendance, FaceResult
+from .accessible import marker_name
 
 #: The groups of the review, in the order they are shown, the most doubtful first. Unknown faces first
 #: (who is it?), then faces too unsure to name with their likely student offered as one tap (the
@@ -58,7 +59,8 @@ class ReviewItem:
 @dataclass(frozen=True)
 class Marker:
     """A numbered marker by a face: its rectangle as fractions of the photo's width and height, its kind
-    (annotate.MATCHED, CHECK, AMBIGUOUS, UNKNOWN) and the text shown when it is tapped."""
+    (annotate.MATCHED, CHECK, AMBIGUOUS, UNKNOWN), the text shown when it is tapped and its accessible
+    name (the face, the student and the kind in words)."""
 
     number: int
     kind: str
@@ -67,6 +69,7 @@ class Marker:
     width: float
     height: float
     text: str
+    name: str = ""
 
 
 def face_group(face: FaceResult) -> str:
@@ -132,12 +135,15 @@ def photo_markers(attendance: Attendance, photo: int, names: dict[str, str]) -> 
     markers = []
     for f, (x0, y0, x1, y1) in zip(faces, rects):
         group = face_group(f)
-        if f.student is None:
-            text = f"unsure: {names.get(f.suggestion, f.suggestion)}?" if f.suggestion else "unknown"
+        student = names.get(f.student, f.student) if f.student else None
+        suggestion = names.get(f.suggestion, f.suggestion) if f.suggestion else None
+        if student is None:
+            text = f"unsure: {suggestion}?" if suggestion else "unknown"
         else:
-            text = f"{names.get(f.student, f.student)} {f.distance:.2f}" + (" (check)" if group != SURE else "")
-        markers.append(Marker(numbers[(f.photo, f.face)], MARKER_KINDS[group], x0 / width, y0 / height,
-                              (x1 - x0) / width, (y1 - y0) / height, text))
+            text = f"{student} {f.distance:.2f}" + (" (check)" if group != SURE else "")
+        number, kind = numbers[(f.photo, f.face)], MARKER_KINDS[group]
+        markers.append(Marker(number, kind, x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height, text,
+                              marker_name(number, kind, student, f.distance, suggestion)))
     return markers
 
 

@@ -6,7 +6,9 @@ import html
 import ipywidgets as w
 
 from ..results import CONSENT_GIVEN, CONSENT_STATES
-from .common import PHOTO_TYPES, MessageBar, TabView, controls, reports_errors
+from . import accessible
+from .common import PHOTO_TYPES, MessageBar, TabView, controls, image_view, name_control, reports_errors
+from .common import spoken_description
 from .state import DashboardState
 
 
@@ -62,18 +64,19 @@ class RosterView(TabView):
 
     def _card(self, student) -> w.Widget:
         thumb = self._state.reference_thumbnail(student.id)
-        image = w.Image(value=thumb or b"", format="jpeg", layout=w.Layout(max_width="96px", max_height="96px"))
+        image = image_view(thumb or b"", accessible.thumbnail_alt(student.name, bool(thumb)), "sa-roster-thumb")
         usable = sum(p.usable for p in student.photos)
         warn = "" if student.usable else '<br><span style="color:#a61b1b">cannot be recognised</span>'
         if not student.may_be_recognised:
             warn = '<br><span style="color:#1d4e89">no consent: marked by hand</span>'
         label = w.HTML(f"<b>{html.escape(student.name)}</b><br>{usable}/{len(student.photos)} reference photo(s){warn}")
-        remove = w.Button(description="Remove", icon="trash")
+        remove = name_control(w.Button(description="Remove", icon="trash"), accessible.remove_name(student.name))
         remove.on_click(lambda b: self._on_remove(student.id, b))
         # Consent to face recognition (given / refused / not asked); "not recorded" only until set.
         choices = ([("not recorded", None)] if student.consent is None else []) + [(c, c) for c in CONSENT_STATES]
-        consent = w.Dropdown(options=choices, value=student.consent, description="Consent",
-                             layout=w.Layout(width="150px"), style={"description_width": "55px"})
+        consent = w.Dropdown(options=choices, value=student.consent, layout=w.Layout(width="150px"),
+                             style={"description_width": "55px"},
+                             **spoken_description(accessible.consent_label(student.name), "Consent"))
         consent.add_class("sa-consent")
         consent.observe(lambda change: self._on_consent(student.id, change["new"]), "value")
         box = w.VBox([image, label, consent, remove])
@@ -96,6 +99,7 @@ class RosterView(TabView):
             self._confirm = student_id
             button.description = "Click to confirm"
             button.button_style = "danger"
+            name_control(button, accessible.remove_name(self._state.roster.student(student_id).name, confirming=True))
             return
         self._confirm = None
         name = self._state.roster.student(student_id).name

@@ -15,15 +15,20 @@ import io
 import ipywidgets as w
 from PIL import Image
 
+from .. import annotate
 from ..roster import display_name
 from ..results import STATUSES, TIME_FROM_EXIF
-from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, reports_errors, unique_id
+from . import accessible
+from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, image_view, name_control, reports_errors
 from .common import badge as status_badge
+from .common import spoken_description, toggle_group, unique_id
 from .photos import photo_widget
 from .state import AppError, DashboardState
 
 #: Longest side of the annotated photo shown (and enlarged) in the page, in pixels.
 PHOTO_MAX_SIDE = 1600
+#: The id of the attendance table's heading, where the skip link leads.
+TABLE_ID = "sa-attendance-table"
 _STAGES = {"loading": "reading the photo", "detecting": "detecting faces", "encoding": "encoding faces",
            "matching": "matching with the roster", "done": "done"}
 
@@ -64,11 +69,13 @@ class AttendanceTableView:
         rows = [head]
         names = self._state.student_names()
         for student in roster.students if roster else []:
-            name = w.HTML(f"<b>{html.escape(names[student.id])}</b>")
+            shown = names[student.id]
+            name = w.HTML(f"<b>{html.escape(shown)}</b>")
             status = w.HTML()
             status.add_class(css_class("sa-status", student.id))
-            toggle = w.ToggleButtons(options=list(STATUSES), value=None, style={"button_width": "auto"},
-                                     tooltips=[f"Mark {status}" for status in STATUSES])
+            toggle = toggle_group(w.ToggleButtons(options=list(STATUSES), value=None, style={"button_width": "auto"}),
+                                  accessible.status_group_name(shown),
+                                  [accessible.status_name(shown, s) for s in STATUSES])
             toggle.add_class(css_class("sa-correct", student.id))
             toggle.observe(functools.partial(self._on_toggle, student.id), "value")
             found = w.HTML()
@@ -102,9 +109,9 @@ class AttendanceTableView:
                     number = f"face {numbers[(face.photo, face.face)]} in " if face is not None else ""
                     notes.append(f"{number}{html.escape(result.photo)}, distance {result.distance:.2f}")
                 if result.ambiguous:
-                    notes.append('<span style="color:#b36b00">ambiguous: please check</span>')
+                    notes.append('<span style="color:#8f4a00">ambiguous: please check</span>')
                 elif result.check:
-                    notes.append('<span style="color:#8a6d00">check: ' + html.escape(result.reason or "a close call")
+                    notes.append('<span style="color:#6b5b00">check: ' + html.escape(result.reason or "a close call")
                                  + "</span>")
                 if result.source == "manual":
                     notes.append(f"<i>corrected by hand (photos say {result.automatic_status})</i>")
@@ -117,9 +124,7 @@ class AttendanceTableView:
             asked = sum(1 for item in self._state.review_items() if item.asked)
             unsure = len(att.unsure_faces)
             self._summary.value = (
-                f"<b>{len(att.present)} present, {len(att.absent)} absent"
-                + (f", {len(att.excused)} excused" if att.excused else "")
-                + f"</b>, {len(att.unknown_faces)} unknown face(s), tolerance {att.tolerance:.2f}"
+                f"<b>{html.escape(accessible.result_summary(att))}</b>, tolerance {att.tolerance:.2f}"
                 + (f'<br><span class="sa-unsure">{unsure} face(s) too unsure to name: their likely student is '
                    "one tap away in <b>Review faces</b> (until then they count as absent).</span>" if unsure else "")
                 + (f'<br><span class="sa-retake">{html.escape(att.retake)}.</span>' if att.retake else "")
@@ -179,11 +184,17 @@ class UnknownFacesView:
             nearest = f"<br>nearest: {html.escape(display_name(face.nearest))} ({face.nearest_distance:.2f})"
         number = self._state.face_numbers().get((face.photo, face.face))
         label = w.HTML(f"<b>{face.label}</b> (face {number}) in {html.escape(face.photo_name)}{nearest}")
-        crop = w.Image(value=self._state.face_crop(face), format="jpeg", layout=w.Layout(width="120px"))
-        name = w.Text(placeholder="New student's name", layout=w.Layout(width="100%"))
-        add = w.Button(description="Add as a new student", icon="user-plus", layout=w.Layout(width="100%"))
-        who = w.Dropdown(options=students, value=None, layout=w.Layout(width="100%"))
-        this_is = w.Button(description="This is the student above", layout=w.Layout(width="100%"))
+        crop = image_view(self._state.face_crop(face), accessible.unknown_face_alt(face.label, number, face.photo_name),
+                          "sa-unknown-face")
+        name = w.Text(placeholder="New student's name", layout=w.Layout(width="100%"),
+                      style={"description_width": "initial"},
+                      **spoken_description(accessible.new_student_field_name(face.label)))
+        add = name_control(w.Button(description="Add as a new student", icon="user-plus", layout=w.Layout(width="100%")),
+                           accessible.add_new_student_name(face.label))
+        who = w.Dropdown(options=students, value=None, layout=w.Layout(width="100%"),
+                         description=accessible.who_is_label(face.label), style={"description_width": "initial"})
+        this_is = name_control(w.Button(description="This is the student above", layout=w.Layout(width="100%")),
+                               accessible.this_is_name(face.label))
         add.on_click(lambda _: self._on_add_new(face.number, name.value))
         this_is.on_click(lambda _: self._on_this_is(face.number, who.value))
         box = w.VBox([crop, label, name, add, who, this_is], layout=w.Layout(width="236px", max_width="100%"))
@@ -230,8 +241,9 @@ class TakeAttendanceView(TabView):
                                 tooltip=f"A student first seen in a photo taken more than {minutes} minutes after "
                                         "this time is marked late (photo times: camera, else upload)")
         self._late.add_class("sa-late-start")
-        self._upload = w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
-                                    button_style="primary")
+        # Named without the count of files ipywidgets shows after the text ("Upload photos (0)").
+        self._upload = name_control(w.FileUpload(accept=PHOTO_TYPES, multiple=True, description="Upload photos",
+                                                 button_style="primary"), "Upload photos")
         self._upload.add_class("sa-upload-photos")
         self._demo = w.Button(description="Try the demo photo", icon="image")
         self._demo.add_class("sa-demo")
@@ -244,12 +256,7 @@ class TakeAttendanceView(TabView):
                                         description="Tolerance", continuous_update=False,
                                         tooltip="Largest face distance accepted as the same person; lower is stricter")
         self._tolerance.add_class("sa-tolerance")
-        self._legend = w.HTML(
-            '<span class="sa-key" style="color:#22a03c">&#9632; sure</span> '
-            '<span class="sa-key" style="color:#9a7f00">&#9632; check (just inside the tolerance)</span> '
-            '<span class="sa-key" style="color:#d07a00">&#9632; ambiguous</span> '
-            '<span class="sa-key" style="color:#d72828">&#9632; unknown</span> '
-            '<span><i>lower tolerance = stricter; tap a number for the name, the photo to enlarge</i></span>')
+        self._legend = w.HTML(_legend())
         self._legend.add_class("sa-legend")
         self._photos = w.HBox(layout=w.Layout(flex_flow="row wrap", max_width="100%"))
         self._photos.add_class("sa-photos")
@@ -259,14 +266,16 @@ class TakeAttendanceView(TabView):
         self._save.add_class("sa-save")
         self._download = w.HTML()
         self._download.add_class("sa-download")
+        skip = w.HTML(f'<a class="sa-skip-link" href="#{TABLE_ID}">{accessible.SKIP_TO_TABLE}</a>')
 
         self.widget = w.VBox([
+            skip,
             controls(self._class, self._subject, self._when, self._late),
             controls(self._upload, self._demo, self._new),
             controls(self._progress, self._stage),
             controls(self._tolerance, self._legend),
             self._photos,
-            w.HTML("<h3>Attendance</h3>"),
+            w.HTML(f'<h3 id="{TABLE_ID}" tabindex="-1">Attendance</h3>'),
             self._table.widget,
             self._unknown.widget,
             controls(self._save, self._download),
@@ -329,13 +338,13 @@ class TakeAttendanceView(TabView):
             return
         try:
             self._process(lambda progress: self._state.add_photos(
-                [(f["name"], f["content"]) for f in files], progress))
+                [(f["name"], f["content"]) for f in files], progress), self._upload)
         finally:
             # Clear the chooser so that the same photo can be chosen again after "New session".
             self._upload.value = ()
 
     def _on_demo(self, _button) -> None:
-        self._process(self._state.add_demo_photo)
+        self._process(self._state.add_demo_photo, self._demo)
 
     @reports_errors
     def refresh(self) -> None:
@@ -352,7 +361,7 @@ class TakeAttendanceView(TabView):
                                f"{self._state.subject}, {self._state.taken_at:%Y-%m-%d %H:%M}. See it in History.")
 
     @reports_errors
-    def _process(self, add) -> None:
+    def _process(self, add, button: w.Widget) -> None:
         if self._busy:
             raise AppError("Please wait: photos are still being processed.")
         self._busy = True
@@ -367,19 +376,16 @@ class TakeAttendanceView(TabView):
         finally:
             self._busy = False
             self._upload.disabled = self._demo.disabled = False
-        self._progress.value = 1
+            button.focus()  # disabled while busy, it lost the focus: give it back        self._progress.value = 1
         self._progress.layout.display = "none"
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
-        if problems:
-            self._stage.value = f"<b>Done, with problems (see above)</b>: {names}"
-            self._messages.error(problems)
-        else:
-            self._stage.value = f"<b>Done</b>: {names}"
-            if att is not None:
-                self._messages.success([f"{len(att.photos)} photo(s): {len(att.present)} present, "
-                                        f"{len(att.absent)} absent, {len(att.unknown_faces)} unknown face(s).",
-                                        f"{att.retake[0].upper()}{att.retake[1:]}." if att.retake else ""])
+        self._stage.value = f"<b>Done, with problems (see above)</b>: {names}" if problems else f"<b>Done</b>: {names}"
+        # The problems in the alert region, the result (and a retake request) in the status region: a screen
+        # reader says both.
+        result = f"{accessible.count(len(att.photos), 'photo')}: {accessible.result_summary(att)}." if att else ""
+        retake = f"{att.retake[0].upper()}{att.retake[1:]}." if att is not None and att.retake else ""
+        self._messages.show(error=problems, success=[result, retake])
 
     def _on_progress(self, photo: str, stage: str, fraction: float) -> None:
         if photo not in self._seen:
@@ -399,6 +405,7 @@ class TakeAttendanceView(TabView):
         for i, photo in enumerate(att.photos):
             faces = att.faces_in(i)
             named = sum(1 for f in faces if f.student)
+            alt = accessible.photo_alt(i, len(att.photos), len(faces), named)
             when = (f", taken {photo.taken_at.astimezone():%Y-%m-%d %H:%M}"
                     + (" (camera)" if photo.time_source == TIME_FROM_EXIF else " (upload)")) if photo.taken_at else ""
             caption = (f"<div><b>{html.escape(photo.name)}</b>: {len(faces)} face(s), "
@@ -407,7 +414,8 @@ class TakeAttendanceView(TabView):
             with Image.open(io.BytesIO(jpeg)) as shown:
                 size = shown.size
             items.append(photo_widget(jpeg, size, self._state.photo_markers(i),
-                                      unique_id(photo.sha256, i, self._state.result_version), caption))
+                                      unique_id(photo.sha256, i, self._state.result_version), caption,
+                                      alt, accessible.enlarge_name(i, len(att.photos))))
         self._photos.children = items
 
     @reports_errors
@@ -418,7 +426,14 @@ class TakeAttendanceView(TabView):
         data = base64.b64encode(self._state.csv_text().encode("utf-8")).decode("ascii")
         name = html.escape(self._state.csv_file_name())
         self._download.value = (f'<a download="{name}" href="data:text/csv;base64,{data}" '
-                                'style="margin-left:12px;font-weight:bold">&#11015; Download CSV</a>')
+                                'style="margin-left:12px;font-weight:bold"><span aria-hidden="true">&#11015;&nbsp;</span>'
+                                'Download CSV</a>')
 
 
-
+def _legend() -> str:
+    """The colours of the boxes and markers, each said in words (the words carry the meaning, not the colour)."""
+    keys = "".join(f'<span class="sa-key"><span class="sa-swatch" style="background:rgb{annotate.COLORS[kind]}">'
+                   f"</span>{accessible.KIND_WORDS[kind]}"
+                   f"{' (just inside the tolerance)' if kind == annotate.CHECK else ''}</span> "
+                   for kind in annotate.COLORS)
+    return keys + "<span><i>lower tolerance = stricter; tap a number for the name, the photo to enlarge</i></span>"

@@ -37,6 +37,8 @@ from . import AUTHENTICATORS, DASHBOARD_SERVICE, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
 
 MIN_PASSWORD_LENGTH = 8
+#: The hub's page templates (found before JupyterHub's own).
+HUB_TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
 ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
 
@@ -172,6 +174,9 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             "tornado_settings": {"cookie_options": {"samesite": "Lax"}},
             "services": [],
             "load_roles": [],
+            # The hub's pages with readable contrast (hub/templates/page.html; docs/dashboard.md, "Accessibility").
+            "template_paths": [str(HUB_TEMPLATES)],
+            "template_vars": {"native_authenticator": authenticator == "native"},
         },
         "ConfigurableHTTPProxy": {
             "command": [proxy_command()],

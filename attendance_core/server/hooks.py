@@ -11,6 +11,8 @@ runs :class:`AttendanceVoila`, which adds to Voilà:
   down when its websocket has been closed ``closed_page_seconds``;
 - ``?template=`` and ``?theme=`` refused at once, before any kernel starts;
 - a ``/logout`` that works, request logs without tokens or passwords;
+- its own sign-in, sign-out and error pages (the template's ``page.html`` and ``login.html``: accessible,
+  nothing from elsewhere);
 - no life after its parent: it stops when ``attendance serve`` dies, even by ``kill -9``.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ import sys
 import time
 from collections import defaultdict
 
+import jinja2
 import tornado.web
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -39,13 +42,16 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.voila_identity_provider import VoilaLoginHandler
 
-from . import PARENT_ENV
+from . import PARENT_ENV, TEMPLATE, TEMPLATES
 from .limits import KernelQuota, LoginLimiter
 
 #: Query parameters whose values are secrets, wherever they appear in a logged URL.
 _SECRET_PARAMETER = re.compile(r"([?&;][^=&\s]*(?:token|password|passwd|xsrf|auth)[^=&\s]*=)[^&\s\"'<>]*",
                                re.IGNORECASE)
 PR_SET_PDEATHSIG = 1
+#: The pages around the dashboard (login, logout, errors): found in the dashboard's template before Jupyter
+#: Server's own.
+PAGE_TEMPLATES = TEMPLATES / "voila" / "templates" / TEMPLATE
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -98,9 +104,10 @@ def die_with_parent(parent: int) -> None:
 
 def refusal_page(title: str, text: str) -> str:
     """A small page for a refused request (HTML-escaped)."""
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body style='font-family: sans-serif; max-width: 40em; margin: 4em auto'>"
-            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1.0'><title>{html.escape(title)}</title>"
+            f"</head><body style='font-family: sans-serif; max-width: 40em; margin: 4em auto; padding: 0 16px'><main>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>")
 
 
 class Guard:
@@ -358,6 +365,8 @@ class AttendanceVoila(Voila):
         self.identity_provider.logout_handler_class = VoilaLogoutHandler
         self.guard = Guard(self, int(os.environ.pop(PARENT_ENV, "0") or 0))
         settings.update(log_function=log_request, attendance=self.guard)
+        pages = settings["jinja2_env"]
+        pages.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(PAGE_TEMPLATES)), pages.loader])
         return settings
 
     def init_handlers(self):
