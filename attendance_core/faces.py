@@ -1,4 +1,5 @@
-"""Find faces in a photo and turn each into a 128-d encoding (dlib, via face_recognition's models).
+"""Find faces in a photo (dlib's HOG or CNN detector, with YuNet's and MTCNN's second opinion); each is then
+turned into a 128-d encoding by :mod:`encoding`.
 
 Detection is driven by the smallest face to find rather than blind upsampling: the photo is scaled
 so that a face of ``min_face_size`` pixels reaches the detector's window, large photos are cut into
@@ -16,12 +17,12 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .models import ModelError, detector as _detector, model as _model
-from .results import ENCODING_SIZE, DetectedFaces
+from .encoding import REFERENCE_JITTERS, encode_faces
+from .models import detector as _detector, model as _model
+from .results import DetectedFaces
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,6 @@ COARSE_PIXELS = 500_000
 COARSE_REFINE_BELOW = 1.25
 #: Fixed cost of one detector call, in detector pixels (so that needless tiles are not chosen).
 _JOB_OVERHEAD = 100_000
-#: Reference photos are encoded once, then cached, averaging this many jittered copies: it raised
-#: attendance recall at tolerance 0.6 on 12 MP classroom composites from 0.983 to 0.989-1.0
-#: (README, "How the tolerance was chosen").
-REFERENCE_JITTERS = 10
-#: Faces encoded per call of dlib's network (see encode_faces).
-ENCODE_BATCH = 8
 #: A face's box, from its 5 landmarks: width in inter-ocular distances (eye centre to eye centre) or in
 #: eye-to-nose distances, whichever is larger (a turned head shortens the first, a bowed one the second),
 #: and the box centre's offset from the eyes' centre, in box widths. Medians of HOG's boxes on the
@@ -497,61 +492,6 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-# --- encoding --------------------------------------------------------------------------------
-
-
-def _jittered_chips(chip: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``count`` moved copies of an aligned 150x150 face chip, as dlib's jitter makes them (rotation within 3
-    degrees, scale 3 %, shift 2 %, mirrored half the time), seeded: dlib's jitter draws from one process-wide
-    random state, so a photo's encoding would depend on what was encoded before it."""
-    import cv2
-
-    size = chip.shape[0]
-    out = []
-    for _ in range(count):
-        angle = rng.uniform(-3.0, 3.0)
-        scale = rng.uniform(0.97, 1.03)
-        shift = rng.uniform(-0.02, 0.02, size=2) * size
-        m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, scale)
-        m[:, 2] += shift
-        moved = cv2.warpAffine(chip, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        out.append(np.ascontiguousarray(moved[:, ::-1] if rng.random() < 0.5 else moved))
-    return out
-
-
-def encode_faces(image: np.ndarray, boxes: np.ndarray, jitters: int = 1) -> np.ndarray:
-    """128-d encodings ``(n, 128)`` of the faces at ``boxes`` (top, right, bottom, left), in one batch.
-
-    jitters: how many slightly moved copies of each face to average (1 = none; 10 is ~10x slower and
-    more robust, used for reference photos). The same face always gets the same encoding.
-    """
-    import dlib
-
-    boxes = np.asarray(boxes).reshape(-1, 4)
-    if len(boxes) == 0:
-        return np.zeros((0, ENCODING_SIZE))
-    predictor = _model("landmarks")
-    shapes = dlib.full_object_detections()
-    for top, right, bottom, left in boxes:
-        shapes.append(predictor(image, dlib.rectangle(int(left), int(top), int(right), int(bottom))))
-    encoder = _model("encoder")
-    if jitters <= 1:
-        # In batches: dlib's network keeps working memory for its largest batch (a 28-face batch left
-        # 62 MB in the process, batches of 8 left 32 MB) and takes no less time per face for larger ones.
-        descriptors = []
-        for k in range(0, len(shapes), ENCODE_BATCH):
-            batch = dlib.full_object_detections()
-            for shape in list(shapes)[k:k + ENCODE_BATCH]:
-                batch.append(shape)
-            descriptors.extend(encoder.compute_face_descriptor(image, batch, 0))
-        return np.array([np.array(d) for d in descriptors], dtype=np.float64).reshape(-1, ENCODING_SIZE)
-    out = np.zeros((len(boxes), ENCODING_SIZE))
-    for i, chip in enumerate(dlib.get_face_chips(image, shapes, size=150, padding=0.25)):
-        chips = [np.asarray(chip)] + _jittered_chips(np.asarray(chip), int(jitters) - 1, np.random.default_rng(0))
-        out[i] = np.mean([np.array(d) for d in encoder.compute_face_descriptor(chips, 0)], axis=0)
-    return out
 
 
 def find_faces(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> DetectedFaces:

@@ -89,7 +89,8 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
                   progress: PhotoProgress | None = None) -> PhotoAnalysis:
     """Read, rotate, validate, detect and encode one photo given as bytes; an unusable photo comes back
     with its ``error`` (naming the file), never raised."""
-    from .faces import encode_faces, locate_faces, release_memory
+    from .encoding import encode_faces
+    from .faces import locate_faces, release_memory
     from .images import load_image, photo_time
     from .quality import face_quality
 

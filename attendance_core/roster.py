@@ -28,7 +28,8 @@ from PIL import Image
 
 from .encoding_cache import CachedFaces, EncodingCache, forget_everywhere
 from .errors import AttendanceError
-from .faces import REFERENCE_JITTERS, DetectorSettings
+from .encoding import REFERENCE_JITTERS
+from .faces import DetectorSettings
 from .files import write_atomic
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, is_image_file, load_image
 from .results import CONSENT_GIVEN
@@ -171,7 +172,8 @@ def roster_entries(folder: Path) -> list[tuple[str, list[Path]]]:
 
 def photo_faces(source, name: str | None = None) -> CachedFaces:
     """Detect and encode the faces of one reference photo (a path or bytes named ``name``); no cache."""
-    from .faces import detect_faces, encode_faces
+    from .encoding import encode_faces
+    from .faces import detect_faces
 
     try:
         image = load_image(source, name)

@@ -70,7 +70,7 @@ def main() -> int:
               f"{int(x['unflagged']):>4} {int(y['unflagged']):>4}")
     print(f"\nstrangers: {int(a['strangers'].iloc[0])} faces per condition (five leave-people-out folds); "
           f"analysis {1000 * seconds['before']:.0f} ms a photo before, {1000 * seconds['after']:.0f} ms after")
-    print(f"faces too unsure to name, offered as one tap (after): "
+    print("faces too unsure to name, offered as one tap (after): "
           + ", ".join(f"{k} {int(v)}" for k, v in a["unsure"].items() if v))
     if args.tiny:
         return 0

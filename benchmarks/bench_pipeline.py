@@ -86,7 +86,8 @@ def phase_enroll(spec: dict) -> dict:
 def phase_ours(spec: dict) -> dict:
     """Our pipeline on one photo: warm roster reload, load, detect (tiled, threaded, YuNet's second opinion,
     each face's quality reading), batch encode, match. ``before``: as before issue 27 (HOG alone, no quality)."""
-    from attendance_core.faces import DetectorSettings, check_models, detect_faces, encode_faces, locate_faces
+    from attendance_core.encoding import encode_faces
+    from attendance_core.faces import DetectorSettings, check_models, detect_faces, locate_faces
     from attendance_core.images import load_image
     from attendance_core.matching import assign, student_distances
     from attendance_core.quality import face_quality

@@ -79,7 +79,8 @@ def build_roster(dest: Path) -> dict[str, list[Path]]:
 
 def _pick_face(image: np.ndarray, student: str, roster_dir: Path) -> np.ndarray:
     """Crop the face of ``student`` out of a photo of several people (the face nearest their references)."""
-    from attendance_core.faces import detect_faces, encode_faces
+    from attendance_core.encoding import encode_faces
+    from attendance_core.faces import detect_faces
     from attendance_core.images import load_image
     from attendance_core.matching import face_distances
 

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from attendance_core import evaluation as ev  # noqa: E402
-from attendance_core.faces import encode_faces, locate_faces  # noqa: E402
+from attendance_core.encoding import encode_faces  # noqa: E402
+from attendance_core.faces import locate_faces  # noqa: E402
 from attendance_core.quality import face_quality  # noqa: E402
 from attendance_core.results import DetectedFaces  # noqa: E402
 from attendance_core.images import load_image  # noqa: E402

@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from attendance_core.faces import DetectorSettings, detect_faces, encode_faces
+from attendance_core.encoding import encode_faces
+from attendance_core.faces import DetectorSettings, detect_faces
 from attendance_core.images import load_image
 from attendance_core.matching import student_distances
 from attendance_core.roster import load_roster

@@ -1,10 +1,12 @@
 """Face detection and encoding on real photos through dlib: scale from the smallest face, tiles, merging,
 the coarse-to-fine search of large photos (MTCNN proposals confirmed by HOG), the kept display copy."""
+from pathlib import Path
 import numpy as np
 import pytest
 
 from attendance_core import faces, models, proposals
-from attendance_core.faces import DetectorSettings, detect_faces, encode_faces, find_faces, plan_detection, use_proposals
+from attendance_core.encoding import encode_faces
+from attendance_core.faces import DetectorSettings, detect_faces, find_faces, plan_detection, use_proposals
 from attendance_core.images import load_image
 from attendance_core.synthetic import make_classroom, match_boxes
 
@@ -111,7 +113,7 @@ def test_missing_models_give_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(models, "models_dir", lambda: tmp_path)
     models.model.cache_clear()
     try:
-        with pytest.raises(faces.ModelError, match="model file missing"):
+        with pytest.raises(models.ModelError, match="model file missing"):
             models.model("encoder")
     finally:
         models.model.cache_clear()
@@ -241,7 +243,7 @@ def test_faces_just_under_the_coarse_pass_size_get_their_own_hog_box_not_the_sma
 
 
 def test_without_the_proposal_networks_the_photo_is_scanned_in_full(monkeypatch):
-    monkeypatch.setattr(proposals, "_net_dir", lambda: faces.Path("/nonexistent"))
+    monkeypatch.setattr(proposals, "_net_dir", lambda: Path("/nonexistent"))
     proposals.available.cache_clear()
     proposals.release()
     try:

@@ -10,7 +10,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..encoding_cache import CachedFaces, EncodingCache
-from ..faces import DetectorSettings, encode_faces
+from ..encoding import encode_faces
+from ..faces import DetectorSettings
 from ..images import load_image
 from ..roster import ReferencePhoto, Roster, Student, display_name, roster_entries
 
