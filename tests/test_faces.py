@@ -1,6 +1,7 @@
 """Face detection and encoding on real photos through dlib: scale from the smallest face, tiles, merging,
 the coarse-to-fine search of large photos (MTCNN proposals confirmed by HOG), the kept display copy."""
 from pathlib import Path
+
 import numpy as np
 import pytest
 
