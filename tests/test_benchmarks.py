@@ -23,3 +23,12 @@ def test_oneroster_benchmark_runs_on_a_small_bundle_and_prints_its_numbers():
     for expected in ("bundle: 400 users", "first import:", "peak memory", "same bundle again:", "changed: False",
                      "target: first import of 400 users under 60 s: met"):
         assert expected in out.stdout, out.stdout
+
+
+def test_oneroster_limits_benchmark_refuses_a_small_bomb_and_a_big_users_file_in_one_line():
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "bench_oneroster_limits.py"), "--users-mb", "60",
+                          "--bomb-mb", "64"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    for expected in ("baseline (the tests' school", "declares 2,048 bytes and holds 64 MB", "users.csv of 60 MB",
+                     "more than 500000 rows", "peak", "x the baseline", "refused in one line naming users.csv: met"):
+        assert expected in out.stdout, out.stdout
