@@ -323,9 +323,19 @@ class UserStore:
         return found[found["class"].map(lambda c: may_see(user, c))].reset_index(drop=True)
 
     def attendance_since(self, class_name: str, since=None) -> list[dict]:
-        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read)."""
-        require_class(self.user, class_name)
-        return self.store.attendance_since(class_name, since)
+        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read); a class assigned to
+        a teacher but with nothing recorded yet has no sessions. Raises :class:`UnknownClassError` (naming no
+        other class) for a class no one has."""
+        from ..records import UnknownClassError
+
+        user = self.user
+        require_class(user, class_name)
+        try:
+            return self.store.attendance_since(class_name, since)
+        except UnknownClassError:
+            if class_name in user.classes or any(class_name in u.classes for u in self.directory.users()):
+                return []
+            raise UnknownClassError(class_name, f"no class {class_name!r} in the records") from None
 
     def report(self, class_name: str, *args, **kwargs):
         """:meth:`Store.report` of one of the user's classes."""
