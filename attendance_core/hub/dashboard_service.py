@@ -34,8 +34,9 @@ from voila.request_info_handler import RequestInfoSocketHandler
 
 from ..config import load_settings
 from ..school.access import HUB_USER_ENV, SHARED_DASHBOARD_ENV
-from ..server import is_loopback
-from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelWebsocketHandler, _BindOnStart, scrub_logs
+from ..server import SAME_SITE, is_loopback
+from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelWebsocketHandler, _BindOnStart
+from ..server.scrub import scrub_logs
 
 #: Set by :class:`DashboardKernels` from the page's signed-in user; becomes the kernel's ``JUPYTERHUB_USER``.
 _PAGE_USER = "_ATTENDANCE_PAGE_USER"
@@ -199,6 +200,9 @@ def voila_config(settings, notebook: Path, port: int, base_url: str, ip: str = "
         preheat_kernel=warm > 0, default_pool_size=warm,
         multi_kernel_manager_class="attendance_core.hub.dashboard_service.DashboardKernels")
     config["VoilaKernelManager"] = {"fill_delay": REFILL_SECONDS}
+    # The hub's OAuth cookies of this service (service-dashboard, its -oauth-state) SameSite as every other
+    # cookie: JupyterHub gives a spawned server this option, not a service.
+    config["HubOAuth"] = {"cookie_options": dict(SAME_SITE)}
     config["AttendanceVoila"] = {"max_kernels": settings.hub_max_kernels,
                                  "max_kernels_per_user": settings.max_kernels_per_user}
     return config

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -40,39 +38,10 @@ from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.voila_identity_provider import VoilaLoginHandler
 
 from . import PARENT_ENV
-from .limits import KernelQuota, LoginLimiter
+from .limits import KernelQuota, LoginLimiter, refusal_message
+from .scrub import scrub_logs
 
-#: Query parameters whose values are secrets, wherever they appear in a logged URL.
-_SECRET_PARAMETER = re.compile(r"([?&;][^=&\s]*(?:token|password|passwd|xsrf|auth)[^=&\s]*=)[^&\s\"'<>]*",
-                               re.IGNORECASE)
 PR_SET_PDEATHSIG = 1
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with secret query values and the given secret strings replaced by ``[secret]``."""
-    text = _SECRET_PARAMETER.sub(r"\1[secret]", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[secret]")
-    return text
-
-
-def scrub_logs(secrets: tuple[str, ...]) -> None:
-    """Make every log record of this process pass through :func:`scrub` (Tornado's, Jupyter's, Voilà's)."""
-    make_record = logging.getLogRecordFactory()
-
-    def factory(*args, **kwargs):
-        record = make_record(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's to report, not ours
-            return record
-        clean = scrub(message, secrets)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return record
-
-    logging.setLogRecordFactory(factory)
 
 
 def log_request(handler) -> None:
@@ -295,14 +264,11 @@ class LimitedLoginHandler(VoilaLoginHandler):
         refusal = guard.logins.refusal(address)
         if refusal:
             scope, wait = refusal
-            minutes = max(1, math.ceil(wait / 60))
-            who = "from your address" if scope == "address" else "on this server"
-            self.log.warning("Login from %s refused: too many failed logins %s (another try in %d min)",
-                             address, "from it" if scope == "address" else "in total", minutes)
+            self.log.warning("Login from %s refused: too many failed logins %s (another try in %d s)",
+                             address, "from it" if scope == "address" else "in total", math.ceil(wait))
             self.set_status(429)
             self.set_header("Retry-After", str(math.ceil(wait)))
-            return self._render(message={"error": f"Too many failed logins {who}. Try again in {minutes} "
-                                                  f"minute{'s' if minutes > 1 else ''}."})
+            return self._render(message={"error": refusal_message(scope, wait)})
         super().post()
         if self.get_status() == 401:
             guard.logins.failed(address)

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ class LoginLimiter:
     """Counts failed logins per address and in total over a sliding window; says when to refuse a login.
 
     A refused login is not counted, so a blocked address is free again once its oldest failure is
-    ``window`` seconds old. A successful login clears its address's failures.
+    ``window`` seconds old. A successful login clears its address's failures. The "address" may be any key:
+    the hub also counts failures per user name (``hub/login.py``).
     """
 
     def __init__(self, per_address: int = LOGIN_FAILURES_PER_ADDRESS, total: int = LOGIN_FAILURES_TOTAL,
@@ -58,6 +60,16 @@ class LoginLimiter:
     def succeeded(self, address: str) -> None:
         """A right login from ``address``: its earlier failures no longer count against it."""
         self._by_address.pop(address, None)
+
+
+#: What a refused login is told, by the scope :meth:`LoginLimiter.refusal` names ("name": the hub's lock per user).
+REFUSED = {"address": "from your address", "total": "on this server", "name": "for this name: it is locked"}
+
+
+def refusal_message(scope: str, wait: float) -> str:
+    """The sentence a refused login shows: why (``scope``: address, total, name) and how long to wait."""
+    minutes = max(1, math.ceil(wait / 60))
+    return f"Too many failed logins {REFUSED[scope]}. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
 
 @dataclass
