@@ -34,7 +34,7 @@ from traitlets import Float, Int, Type
 from voila.app import Voila
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
-from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler, read_header_from_binary_message
 from voila.voila_identity_provider import VoilaLoginHandler
 
 from . import PARENT_ENV
@@ -99,7 +99,10 @@ class Guard:
         return self.connections.get(kernel_id, 0)
 
     def sweep(self) -> None:
-        """Every second: stop with the parent; shut down the kernels whose page is gone."""
+        """Every second: stop with the parent; shut down the kernels whose page is gone: idle ones after
+        ``closed_page_seconds`` (page closed) or ``unopened_page_seconds`` (never opened); a page's kernel still
+        busy with no page connected (hung: its page gone while it works, or waiting for what never comes) after
+        ``unopened_page_seconds``. Busy kernels no page has taken (Voilà's preheated ones) are left alone."""
         if self.parent and os.getppid() != self.parent:
             self.app.log.warning("attendance serve (pid %s) is gone: stopping", self.parent)
             IOLoop.current().stop()
@@ -119,7 +122,16 @@ class Guard:
             except KeyError:
                 continue
             if getattr(kernel, "execution_state", "") in ("busy", "starting"):
-                continue  # still rendering the page (or working for it)
+                taken = self.quota.taken_at(kernel_id)
+                if taken is None:
+                    continue  # preheated, waiting for a page
+                closed = self.last_closed.get(kernel_id)
+                quiet = now - max(taken, closed or 0)
+                if quiet >= self.app.unopened_page_seconds:
+                    why = "closed" if closed else "never opened"
+                    IOLoop.current().add_callback(self.shut_down, kernel_id,
+                                                  f"its page was {why} and it has been busy for {quiet:.0f} s (hung)")
+                continue  # else still rendering the page (or working for it)
             if kernel_id in self.last_closed:
                 quiet, limit, why = now - self.last_closed[kernel_id], self.app.closed_page_seconds, "closed"
             else:
@@ -218,10 +230,46 @@ class DashboardPageHandler(TornadoVoilaHandler):
             guard.quota.release(reservation)
 
 
+#: Kernel messages that never go to a page: what a kernel prints (stdout, stderr: a library's warning, a
+#: traceback with the server's paths when a crafted comm_open fails) and errors. The dashboard shows its
+#: errors in its own widgets; what was held back is logged by the server (the first 500 characters).
+PAGE_HIDDEN_MESSAGES = frozenset({"stream", "error"})
+
+
+def _hidden(message) -> tuple[str, str] | None:
+    """(msg_type, its text) of a message on its way to a page that must not reach it; None for the others."""
+    if isinstance(message, bytes):
+        header = read_header_from_binary_message(message)  # Voilà's reader of the v1 framing
+        kind = header.get("msg_type") if isinstance(header, dict) else None
+        return (kind, "") if kind in PAGE_HIDDEN_MESSAGES else None
+    if isinstance(message, str):
+        if not any(f'"{kind}"' in message for kind in PAGE_HIDDEN_MESSAGES):
+            return None  # (cheap: most messages are widget updates)
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    if not isinstance(message, dict):
+        return None
+    kind = (message.get("header") or {}).get("msg_type")
+    if kind not in PAGE_HIDDEN_MESSAGES:
+        return None
+    content = message.get("content") or {}
+    return kind, str(content.get("text") or "\n".join(content.get("traceback") or []) or content.get("evalue") or "")
+
+
 class TrackedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
-    """The kernel websocket, counted per kernel so that a kernel with no page left can be shut down."""
+    """The kernel websocket, counted per kernel so that a kernel with no page left can be shut down; what the
+    kernel prints and its errors (:data:`PAGE_HIDDEN_MESSAGES`) are not passed to the page."""
 
     _tracked = False
+
+    def write_message(self, message, binary=False):
+        hidden = _hidden(message)
+        if hidden:
+            self.log.warning("Kernel %s: its %s output kept from the page: %.500s", self.kernel_id, *hidden)
+            return None
+        return super().write_message(message, binary)
 
     async def open(self, kernel_id):
         await super().open(kernel_id)

@@ -83,6 +83,7 @@ class KernelQuota:
     total: int
     owners: dict[str, str] = field(default_factory=dict)  # kernel id -> user name
     pending: dict[int, str] = field(default_factory=dict)  # reservation -> user name (kernel not started yet)
+    bound_at: dict[str, float] = field(default_factory=dict)  # kernel id -> when its page took it (time.time())
     _next: int = 0
 
     def reserve(self, user: str) -> tuple[int | None, str]:
@@ -101,6 +102,7 @@ class KernelQuota:
         user = self.pending.pop(reservation, None)
         if user is not None:
             self.owners[kernel_id] = user
+            self.bound_at[kernel_id] = time.time()
 
     def release(self, reservation: int) -> None:
         """Give back a reservation whose kernel never started (the page failed first)."""
@@ -111,7 +113,12 @@ class KernelQuota:
         live = set(live)
         for kernel_id in [k for k in self.owners if k not in live]:
             del self.owners[kernel_id]
+            self.bound_at.pop(kernel_id, None)
 
     def owner(self, kernel_id: str) -> str | None:
         """The user whose page started ``kernel_id``, or None if unknown."""
         return self.owners.get(kernel_id)
+
+    def taken_at(self, kernel_id: str) -> float | None:
+        """When a page took ``kernel_id`` (``time.time()``), or None for a kernel no page has (a preheated one)."""
+        return self.bound_at.get(kernel_id)
