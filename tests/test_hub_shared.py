@@ -116,10 +116,14 @@ def test_kernels_never_get_the_services_hub_credentials(monkeypatch):
         with concurrent.futures.ThreadPoolExecutor(1) as thread:
             return thread.submit(asyncio.run, coroutine).result()
 
-    assert run(DashboardKernels().start_kernel(env=env)) == "k"
+    kernels = DashboardKernels()
+    assert run(kernels.start_kernel(env=env)) == "k"
+    secret = started.pop("ATTENDANCE_REQUEST_INFO_SECRET")
+    assert len(secret) >= 32 and kernels.request_secret("k") == secret and kernels.request_secret("other") is None
     assert started == {"PATH": "/bin", "JUPYTERHUB_USER": "ana", "ATTENDANCE_SHARED_DASHBOARD": "1"}
     started.clear()
-    run(DashboardKernels().start_kernel(env={"PATH": "/bin", "JUPYTERHUB_USER": "forged"}))
+    run(DashboardKernels().start_kernel(env={"PATH": "/bin", "JUPYTERHUB_USER": "forged", "JUPYTER_RUNTIME_DIR": "/r"}))
+    assert started.pop("ATTENDANCE_REQUEST_INFO_SECRET") != secret  # each kernel a secret of its own
     assert started == {"PATH": "/bin", "ATTENDANCE_SHARED_DASHBOARD": "1"}  # a preheated kernel: no name yet
 
 

@@ -154,3 +154,46 @@ def test_a_kernel_whose_page_never_connected_is_shut_down_after_two_idle_minutes
     asyncio.run(sweep_twice())
     assert stopped == ["old"]
     assert sorted(kernels) == ["busy", "open", "young"]
+
+
+def test_a_pages_kernel_busy_with_no_page_is_shut_down_after_two_minutes_but_a_preheated_one_is_not():
+    # A page's kernel that hangs (its page gone, or waiting for what never comes) stays busy: the sweep used to
+    # leave every busy kernel alone, so it lived for ever. A preheated kernel waiting for its page is busy too.
+    import asyncio
+    import logging
+    import time
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from attendance_core.server.hooks import Guard
+
+    now = datetime.now(timezone.utc)
+    kernels = {name: SimpleNamespace(last_activity=now, execution_state="busy")
+               for name in ("hung", "rendering", "closed-hung", "preheated")}
+    stopped = []
+
+    async def shutdown_kernel(kernel_id):
+        stopped.append(kernel_id)
+        del kernels[kernel_id]
+
+    manager = SimpleNamespace(list_kernel_ids=lambda: list(kernels), get_kernel=kernels.__getitem__,
+                              shutdown_kernel=shutdown_kernel)
+    app = SimpleNamespace(kernel_manager=manager, max_kernels_per_user=5, max_kernels=10, closed_page_seconds=10.0,
+                          unopened_page_seconds=120.0, log=logging.getLogger("test-sweep"))
+
+    async def sweep_twice():
+        guard = Guard(app, 0)
+        for name in ("hung", "rendering", "closed-hung"):
+            guard.quota.bind(guard.quota.reserve("ada")[0], name)
+        guard.quota.bound_at.update({"hung": time.time() - 130, "rendering": time.time() - 30,
+                                     "closed-hung": time.time() - 600})
+        guard.last_closed["closed-hung"] = time.time() - 125
+        guard.sweep()
+        await asyncio.sleep(0.05)
+        guard.sweep()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(sweep_twice())
+    assert sorted(stopped) == ["closed-hung", "hung"]
+    assert sorted(kernels) == ["preheated", "rendering"]
+

@@ -188,8 +188,7 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
             "local_hostnames": ["localhost"],
             "websocket_max_message_size": websocket_limit(settings),
             "xsrf_cookies": True,
-            # Every cookie not sent with another site's requests: the login's (cookie_options) and _xsrf's.
-            "cookie_options": {"httponly": True, **SAME_SITE},
+            # Every cookie not sent with another site's requests: _xsrf's here, the login's below.
             "xsrf_cookie_kwargs": dict(SAME_SITE),
             "headers": {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"},
         },
@@ -215,6 +214,8 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
         "PasswordIdentityProvider": {
             "hashed_password": hashed,
             "allow_password_change": False,
+            # The login cookie (jupyter_server reads these here, not from the tornado settings' cookie_options).
+            "cookie_options": {"httponly": True, **SAME_SITE},
         },
         # Kernels talk to the server over Unix sockets in Voila's private (0700) folder, not over TCP
         # ports that any user of the machine could connect to and listen on.

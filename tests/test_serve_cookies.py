@@ -1,0 +1,111 @@
+"""`attendance serve`'s cookies and kernel websocket as a browser other than Chromium meets them (issue 28).
+
+Every cookie the server sets carries ``SameSite`` in its raw ``Set-Cookie`` header: Chromium treats a cookie
+without it as Lax, so a check in Chromium cannot see it missing; Firefox and Safari send such a cookie with
+another site's requests. The page's kernel websocket passes no traceback from the kernel (a crafted
+``comm_open`` used to get one back, with the server's paths).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from test_serve import PASSWORD, kernel_id_of, served_class
+
+
+@pytest.fixture(scope="module")
+def server(demo_class, demo_encoding_cache, tmp_path_factory):
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-cookies", password=PASSWORD) as served:
+        yield served
+
+
+class RawClient:
+    """Requests without following redirects, every Set-Cookie header kept as sent."""
+
+    def __init__(self, base: str):
+        import http.cookiejar
+
+        self.base, self.jar, self.set_cookies = base, http.cookiejar.CookieJar(), []
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            response = self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=240)
+        except urllib.error.HTTPError as err:
+            response = err
+        self.set_cookies += [(path, h) for h in response.headers.get_all("Set-Cookie") or []]
+        return response.status if hasattr(response, "status") else response.code, response.read().decode()
+
+    def cookie(self, name: str) -> str:
+        return next((c.value for c in self.jar if c.name == name), "")
+
+
+def test_every_cookie_of_a_login_and_the_dashboard_carries_samesite(server):
+    client = RawClient(server.url)
+    assert client.request("login")[0] == 200
+    assert client.request("login?next=%2F", {"password": PASSWORD, "_xsrf": client.cookie("_xsrf")})[0] == 302
+    status, page = client.request("")
+    assert status == 200 and kernel_id_of(page)
+    names = {header.split("=", 1)[0] for _, header in client.set_cookies}
+    assert "_xsrf" in names and any(n.startswith("username-") for n in names), client.set_cookies
+    for path, header in client.set_cookies:
+        if header.split(";", 1)[0].split("=", 1)[1] in ("", '""'):
+            continue  # a cookie cleared
+        assert re.search(r";\s*samesite=(lax|strict)", header, re.I), (path, header)
+
+
+def test_a_crafted_comm_open_gets_no_traceback_back(server):
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    client = RawClient(server.url)
+    client.request("login")
+    client.request("login?next=%2F", {"password": PASSWORD, "_xsrf": client.cookie("_xsrf")})
+    status, page = client.request("")
+    assert status == 200
+    kernel = kernel_id_of(page)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+
+    def message(kind: str, content: dict) -> str:
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "username": "", "session": uuid.uuid4().hex,
+                  "date": "2026-01-05T08:00:00Z", "version": "5.3"}
+        return json.dumps({"channel": "shell", "header": header, "parent_header": {}, "metadata": {},
+                           "content": content, "buffers": []})
+
+    async def probe() -> list[str]:
+        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels"
+        connection = await websocket_connect(HTTPRequest(url, headers={"Cookie": cookies}, connect_timeout=60))
+        connection.write_message(message("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": "jupyter.widget",
+                                                       "data": {"state": {"_model_name": "Nope"}}}))
+        connection.write_message(message("kernel_info_request", {}))
+        heard, deadline = [], time.monotonic() + 10  # (a kernel's output is flushed after its replies)
+        while time.monotonic() < deadline:
+            try:
+                received = await asyncio.wait_for(connection.read_message(), 1)
+            except asyncio.TimeoutError:
+                continue
+            if received is None:
+                break
+            heard.append(received if isinstance(received, str) else received.decode("utf-8", "replace"))
+        connection.close()
+        return heard
+
+    heard = asyncio.run(probe())
+    types = [json.loads(m)["header"]["msg_type"] for m in heard if m.startswith("{")]
+    assert "comm_close" in types and "kernel_info_reply" in types, types
+    assert "stream" not in types and "Traceback" not in "\n".join(heard), heard
+    time.sleep(1)
+    assert f"Kernel {kernel}: its stream output kept from the page: Exception opening comm" in server.log.read_text()
