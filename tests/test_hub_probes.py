@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_helpers import PASSWORDS, START_TIMEOUT, attendance, hub_login, running_school
+from hub_helpers import PASSWORDS, START_TIMEOUT, api_token, attendance, hub_login, running_school
 
 DASHBOARD = "/services/dashboard/"
 WARM_KERNELS = 10
@@ -163,12 +163,7 @@ def test_another_account_is_refused_the_request_info_channel_and_ten_sign_ins_la
 def test_no_api_token_reaches_the_hubs_log_not_even_url_encoded_in_a_redirect(school):
     import requests
 
-    session, _ = hub_login(school, "ana", PASSWORDS["ana"])
-    xsrf = next((c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub")), "")
-    made = session.post(f"{school.url}/hub/api/users/ana/tokens", json={"note": "probe", "expires_in": 600},
-                        headers={"X-XSRFToken": xsrf}, timeout=60)
-    assert made.status_code in (200, 201), made.text[:300]
-    token = made.json()["token"]
+    token = api_token(school, "ana")
     assert requests.get(f"{school.url}/hub/api/user", headers={"Authorization": f"token {token}"},
                         timeout=60).status_code == 200  # a working token
     for path in (f"/hub/home?token={token}", f"/hub/?token={token}", f"{DASHBOARD}?token={token}",
@@ -237,46 +232,14 @@ def test_the_login_form_brakes_an_address_says_a_name_is_locked_and_is_as_slow_f
 
 
 def test_a_crafted_comm_open_sends_no_traceback_back_over_the_page(school):
-    import asyncio
-    import concurrent.futures
-    import uuid
-
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
+    from kernel_channel import CRAFTED_COMM_OPENS, talk, types_of
     from test_hub_browser import _dashboard_session
 
     session, kernel = _dashboard_session(school, "ben")
     cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies if c.path.startswith(DASHBOARD))
-    url = f"{school.url.replace('http', 'ws', 1)}{DASHBOARD}api/kernels/{kernel}/channels"
-
-    def message(kind: str, content: dict) -> str:
-        header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "username": "ben", "session": uuid.uuid4().hex,
-                  "date": "2026-01-05T08:00:00Z", "version": "5.3"}
-        return json.dumps({"channel": "shell", "header": header, "parent_header": {}, "metadata": {},
-                           "content": content, "buffers": []})
-
-    async def probe() -> list[str]:
-        connection = await websocket_connect(HTTPRequest(url, headers={"Cookie": cookies}, connect_timeout=60))
-        for data in ({"state": {"_model_name": "Nope"}, "buffer_paths": []}, {"state": None}, {}):
-            connection.write_message(message("comm_open", {"comm_id": uuid.uuid4().hex,
-                                                           "target_name": "jupyter.widget", "data": data}))
-        connection.write_message(message("kernel_info_request", {}))
-        heard, deadline = [], time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                received = await asyncio.wait_for(connection.read_message(), 1)
-            except asyncio.TimeoutError:
-                continue
-            if received is None:
-                break
-            heard.append(received if isinstance(received, str) else received.decode("utf-8", "replace"))
-        connection.close()
-        return heard
-
-    with concurrent.futures.ThreadPoolExecutor(1) as thread:
-        heard = thread.submit(asyncio.run, probe()).result()
-    types = [json.loads(m)["header"]["msg_type"] for m in heard if m.startswith("{")]
+    heard = talk(f"{school.url.replace('http', 'ws', 1)}{DASHBOARD}api/kernels/{kernel}/channels", cookies,
+                 CRAFTED_COMM_OPENS, seconds=15)
+    types = types_of(heard)
     assert "kernel_info_reply" in types and types.count("comm_close") == 3, types  # the channel works
     text = "\n".join(heard)
     assert "Traceback" not in text and "site-packages" not in text and str(Path.cwd()) not in text, text[:3000]

@@ -7,13 +7,10 @@ another site's requests. The page's kernel websocket passes no traceback from th
 """
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import time
 import urllib.parse
 import urllib.request
-import uuid
 
 import pytest
 
@@ -68,8 +65,7 @@ def test_every_cookie_of_a_login_and_the_dashboard_carries_samesite(server):
 
 
 def test_a_crafted_comm_open_gets_no_traceback_back(server):
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
+    from kernel_channel import CRAFTED_COMM_OPENS, talk, types_of
 
     client = RawClient(server.url)
     client.request("login")
@@ -78,34 +74,9 @@ def test_a_crafted_comm_open_gets_no_traceback_back(server):
     assert status == 200
     kernel = kernel_id_of(page)
     cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
-
-    def message(kind: str, content: dict) -> str:
-        header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "username": "", "session": uuid.uuid4().hex,
-                  "date": "2026-01-05T08:00:00Z", "version": "5.3"}
-        return json.dumps({"channel": "shell", "header": header, "parent_header": {}, "metadata": {},
-                           "content": content, "buffers": []})
-
-    async def probe() -> list[str]:
-        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels"
-        connection = await websocket_connect(HTTPRequest(url, headers={"Cookie": cookies}, connect_timeout=60))
-        connection.write_message(message("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": "jupyter.widget",
-                                                       "data": {"state": {"_model_name": "Nope"}}}))
-        connection.write_message(message("kernel_info_request", {}))
-        heard, deadline = [], time.monotonic() + 10  # (a kernel's output is flushed after its replies)
-        while time.monotonic() < deadline:
-            try:
-                received = await asyncio.wait_for(connection.read_message(), 1)
-            except asyncio.TimeoutError:
-                continue
-            if received is None:
-                break
-            heard.append(received if isinstance(received, str) else received.decode("utf-8", "replace"))
-        connection.close()
-        return heard
-
-    heard = asyncio.run(probe())
-    types = [json.loads(m)["header"]["msg_type"] for m in heard if m.startswith("{")]
-    assert "comm_close" in types and "kernel_info_reply" in types, types
+    heard = talk(f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels", cookies, CRAFTED_COMM_OPENS)
+    types = types_of(heard)
+    assert types.count("comm_close") == 3 and "kernel_info_reply" in types, types
     assert "stream" not in types and "Traceback" not in "\n".join(heard), heard
     time.sleep(1)
     assert f"Kernel {kernel}: its stream output kept from the page: Exception opening comm" in server.log.read_text()
