@@ -237,7 +237,7 @@ class SchoolRegister:
             raise RecordsError(f"consent must be one of {', '.join(CONSENT_STATES)}, not {state!r}")
         by = by or current_user()
         check_text("who records consent (--by)", by, consent_changes.c.changed_by)
-        check_text("the note", note, consent_changes.c.note, allow="\n\t")
+        check_text("the note", note, consent_changes.c.note)
         now = utcnow()
         with writing(self.engine) as conn:
             row = conn.execute(sa.select(students.c.id, students.c.consent)

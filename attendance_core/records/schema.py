@@ -118,26 +118,21 @@ def text_limit(column: sa.Column) -> int | None:
     return getattr(column.type, "length", None)
 
 
-#: Characters no name, class, subject or note may hold: controls (C0, DEL, C1: a terminal obeys them, ESC
-#: clears the screen or retitles the window) and the bidirectional controls that reorder what is shown
-#: (U+202E turns "gpj.exe" into "exe.jpg"); line and paragraph separators. Zero-width joiners stay:
-#: names in many scripts need them.
+#: Characters an imported name, class or id may not hold (``school.classlist``, ``school.oneroster_read``):
+#: controls (C0, DEL, C1: a terminal obeys them, ESC clears the screen or retitles the window) and the
+#: bidirectional controls that reorder what is shown (U+202E turns "gpj.exe" into "exe.jpg"); line and
+#: paragraph separators. Zero-width joiners stay: names in many scripts need them.
 UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def unsafe_character(text: str, allow: str = "") -> str | None:
-    """The first character of :data:`UNSAFE_CHARACTERS` in ``text`` (not in ``allow``), named as ``U+001B``; or None."""
-    for found in UNSAFE_CHARACTERS.finditer(text):
-        if found.group() not in allow:
-            return f"the control character U+{ord(found.group()):04X}"
-    return None
+def unsafe_character(text: str) -> str | None:
+    """The first character of :data:`UNSAFE_CHARACTERS` in ``text``, named (``the control character U+001B``); or None."""
+    found = UNSAFE_CHARACTERS.search(text)
+    return f"the control character U+{ord(found.group()):04X}" if found else None
 
 
-def check_text(what: str, value: str | None, column: sa.Column, allow: str = "") -> None:
-    """Raise :class:`RecordsError` naming ``what`` (e.g. "the subject") if ``value`` cannot be stored in ``column``.
-
-    allow: control characters a free text (a note) may hold, e.g. a line break.
-    """
+def check_text(what: str, value: str | None, column: sa.Column) -> None:
+    """Raise :class:`RecordsError` naming ``what`` (e.g. "the subject") if ``value`` cannot be stored in ``column``."""
     if value is None:
         return
     shown = value if len(value) <= 40 else value[:40] + "…"
@@ -147,10 +142,6 @@ def check_text(what: str, value: str | None, column: sa.Column, allow: str = "")
                            f"{limit}: shorten it")
     if "\x00" in value:
         raise RecordsError(f"{what} contains a NUL character ({shown!r}), which the records cannot keep")
-    bad = unsafe_character(value, allow)
-    if bad:
-        raise RecordsError(f"{what} holds {bad} ({shown!r}), which the records refuse: it could rewrite a "
-                           "terminal or reorder the text shown")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -198,7 +198,7 @@ class Store(SchoolRegister):
             raise RecordsError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         by = by or current_user()
         check_text("who corrects (--by)", by, corrections.c.corrected_by)
-        check_text("the note", note, corrections.c.note, allow="\n\t")
+        check_text("the note", note, corrections.c.note)
         with writing(self.engine) as conn:
             require_session(conn, session_id)
             row = conn.execute(
