@@ -21,6 +21,7 @@ from unittest import mock
 from ..config import load_settings
 from ..server import SAME_SITE
 from ..server.hooks import DashboardPageHandler, Guard, OwnKernelShutdownHandler
+from ..server.scrub import scrub_logs
 
 
 @dataclass
@@ -69,6 +70,7 @@ def _load_jupyter_server_extension(server_app) -> None:
     from tornado.ioloop import PeriodicCallback
     import voila.server_extension as voila_extension
 
+    scrub_logs()  # a token in a logged address, even URL-encoded in a redirect's next=, as on the hub
     settings = load_settings()
     guard = ServerGuard(TeacherLimits(server_app.kernel_manager, server_app.log, settings.max_kernels_per_user))
     server_app.web_app.settings["attendance"] = guard
