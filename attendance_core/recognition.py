@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # no dlib, no OpenCV at import time
     from .config import Settings
     from .encoding_cache import CachedFaces
     from .faces import DetectorSettings
+    from .results import FaceQuality
 
 #: Longer side, in pixels, of the copy of a photo kept for display (``keep_images``): more than the
 #: dashboard draws (1280), so that a face crop keeps some detail, and a tenth of a 12 MP photo's memory.
@@ -51,6 +52,8 @@ class AnalysisOptions:
     keep_image: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: YuNet's second opinion on where faces are (False: the detector alone, as before issue 27; benchmarks).
+    second_opinion: bool = True
 
     @classmethod
     def of(cls, detector: "DetectorSettings", keep_image: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -63,7 +66,8 @@ class AnalysisOptions:
 class PhotoAnalysis:
     """The result of :func:`analyse_photo`: ``boxes`` ``(n, 4)`` (top, right, bottom, left, photo pixels),
     ``encodings`` ``(n, 128)``, ``size`` (width, height after EXIF rotation), ``taken_at`` (EXIF time or
-    None), the display copy (``image``, ``image_scale`` display pixels per photo pixel), or ``error``."""
+    None), the display copy (``image``, ``image_scale`` display pixels per photo pixel), each face's
+    ``quality`` reading, or ``error``."""
 
     name: str
     sha256: str
@@ -74,6 +78,7 @@ class PhotoAnalysis:
     image: np.ndarray | None = field(default=None, repr=False)
     image_scale: float = 1.0
     error: str | None = None
+    quality: list["FaceQuality"] = field(default_factory=list)
 
     @classmethod
     def failed(cls, name: str, sha256: str, error: str) -> "PhotoAnalysis":
@@ -84,8 +89,9 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
                   progress: PhotoProgress | None = None) -> PhotoAnalysis:
     """Read, rotate, validate, detect and encode one photo given as bytes; an unusable photo comes back
     with its ``error`` (naming the file), never raised."""
-    from .faces import detect_faces, encode_faces, release_memory
+    from .faces import encode_faces, locate_faces, release_memory
     from .images import load_image, photo_time
+    from .quality import face_quality
 
     def report(stage: str, fraction: float) -> None:
         if progress:
@@ -98,12 +104,14 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
     except ImageError as err:
         return PhotoAnalysis.failed(err.file, PhotoFile(name, bytes(data)).sha256, str(err))
     report("detecting", 0.1)
-    boxes = detect_faces(image, options.model, options.min_face_size, options.workers)
+    found = locate_faces(image, options.model, options.min_face_size, options.workers,
+                         second_opinion=options.second_opinion)
+    boxes = found.boxes
     report("encoding", 0.7)
     encodings = encode_faces(image, boxes, options.jitters)
     kept, scale = display_copy(image) if options.keep_image else (None, 1.0)
     result = PhotoAnalysis(file.name, file.sha256, boxes, encodings, (image.shape[1], image.shape[0]),
-                           photo_time(file.data), kept, scale)
+                           photo_time(file.data), kept, scale, quality=face_quality(image, boxes, found.confirmed))
     # The full-size pixels are not needed once boxes and encodings are kept: give them back now,
     # not at the next photo (a 12 MP photo and its working copies are several hundred MB).
     del image

@@ -48,6 +48,57 @@ CONFIRMED, REJECTED, REASSIGNED = "confirmed", "not this student", "reassigned"
 REVIEW_DECISIONS = (CONFIRMED, REJECTED, REASSIGNED)
 
 
+#: What a poor view of a face is called, worst first (see :class:`FaceQuality`). HIDDEN: the face detector
+#: itself did not see a face there (only YuNet's second opinion did): turned, or partly covered.
+TOO_BLURRED, TOO_DARK, TOO_SMALL, HIDDEN = "too blurred", "too dark", "too small", "partly hidden or turned"
+QUALITY_PROBLEMS = (TOO_BLURRED, TOO_DARK, TOO_SMALL, HIDDEN)
+#: A face's sharpness reading (fine detail over contrast, :mod:`quality`) under which it is too blurred to
+#: recognise, its light (median grey level, 0-255) under which it is too dark, and its width in pixels under
+#: which it is too small. Set on the conditions set (docs/matching.md, "Photos too poor to recognise").
+MIN_SHARPNESS, MIN_LIGHT, MIN_WIDTH = 0.2, 40.0, 36
+#: What the teacher can do about each problem.
+RETAKE_ADVICE = "take another photo (closer, steadier, more light)"
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    """How good a view of a face a photo gives: ``sharpness`` (fine detail over contrast on the face scaled
+    to 64 px; ~0.1 is blurred), ``light`` (median grey level, 0-255), ``width`` (pixels) and whether the
+    face detector itself found it (``confirmed``; False: only YuNet's second opinion did)."""
+
+    sharpness: float
+    light: float
+    width: int
+    confirmed: bool = True
+
+    @property
+    def problem(self) -> str | None:
+        """Why the face is too poor to be sure of (a value of QUALITY_PROBLEMS), or None."""
+        if self.sharpness < MIN_SHARPNESS:
+            return TOO_BLURRED
+        if self.light < MIN_LIGHT:
+            return TOO_DARK
+        if self.width < MIN_WIDTH:
+            return TOO_SMALL
+        if not self.confirmed:
+            return HIDDEN
+        return None
+
+    def to_dict(self) -> dict:
+        return {"sharpness": self.sharpness, "light": self.light, "width": self.width,
+                "confirmed": self.confirmed, "problem": self.problem}
+
+
+def retake_message(problems: dict[str, int]) -> str | None:
+    """The teacher's message for faces too poor to recognise, ``{problem: count}``: "4 faces too blurred to
+    recognise: take another photo (closer, steadier, more light)"; None when there are none."""
+    parts = [f"{n} face{'s' if n != 1 else ''} {p}" for p in QUALITY_PROBLEMS if (n := problems.get(p, 0))]
+    if not parts:
+        return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{listed} to recognise: {RETAKE_ADVICE}; it is added to this session"
+
+
 @dataclass
 class Photo:
     """A classroom photo of the session: where its faces are and what they encode, or why it failed."""
@@ -65,6 +116,8 @@ class Photo:
     #: When the photo was taken (timezone-aware), and where that time comes from (TIME_FROM_EXIF / _UPLOAD).
     taken_at: datetime | None = None
     time_source: str = ""
+    #: Each face's quality reading (in face order), when it was measured.
+    quality: list[FaceQuality] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +140,15 @@ class FaceResult:
     #: The next closest student after the one matched (after the nearest for an unknown face), and their distance.
     runner_up: str | None = None
     runner_up_distance: float | None = None
+    #: For a face not named: the student it most likely is, offered as one tap ("It is Amy?"); see decisions.
+    suggestion: str | None = None
+    #: How good a view of the face the photo gives (None: not measured).
+    quality: FaceQuality | None = None
+
+    @property
+    def quality_problem(self) -> str | None:
+        """Why this face, left unnamed, is too poor to recognise (a value of QUALITY_PROBLEMS), or None."""
+        return self.quality.problem if self.quality is not None and self.student is None else None
 
 
 @dataclass(frozen=True)
@@ -161,6 +223,27 @@ class Attendance:
     def unknown_faces(self) -> list[FaceResult]:
         return [f for f in self.faces if f.student is None]
 
+    @property
+    def unsure_faces(self) -> list[FaceResult]:
+        """Faces too unsure to name, offered to the instructor as one tap on their likely student."""
+        return [f for f in self.faces if f.student is None and f.suggestion is not None and f.review is None]
+
+    @property
+    def poor_faces(self) -> dict[str, int]:
+        """How many unnamed faces are too poor to recognise, by problem (``{"too blurred": 4}``); a face whose
+        nearest student is named in the session (most likely them, seen better in another photo) is not counted."""
+        named = {f.student for f in self.faces if f.student is not None}
+        counts: dict[str, int] = {}
+        for f in self.faces:
+            if f.quality_problem and f.review is None and f.nearest not in named:
+                counts[f.quality_problem] = counts.get(f.quality_problem, 0) + 1
+        return counts
+
+    @property
+    def retake(self) -> str | None:
+        """The message asking for another photo when faces were too poor to recognise (see :func:`retake_message`)."""
+        return retake_message(self.poor_faces)
+
     def shown_names(self) -> dict[str, str]:
         """Student id -> the name to show; a name several students share gets the id: ``Kit Harington (1003)``."""
         return shown_names((s.id, s.name) for s in self.students)
@@ -179,6 +262,9 @@ class Attendance:
             "late": self.late,
             "start": self.start.isoformat() if self.start else None,
             "unknown_faces": len(self.unknown_faces),
+            "unsure_faces": len(self.unsure_faces),
+            "poor_faces": self.poor_faces,
+            "retake": self.retake,
             "to_check": [{"student": s.id, "reason": s.reason} for s in self.to_check],
             "photos": [
                 {
@@ -188,7 +274,8 @@ class Attendance:
                         {"box": list(f.box), "student": f.student, "distance": _rounded(f.distance),
                          "ambiguous": f.ambiguous, "nearest": f.nearest, "nearest_distance": _rounded(f.nearest_distance),
                          "runner_up": f.runner_up, "runner_up_distance": _rounded(f.runner_up_distance),
-                         "check": f.check, "reason": f.reason, "review": f.review}
+                         "check": f.check, "reason": f.reason, "review": f.review, "suggestion": f.suggestion,
+                         "quality": f.quality.to_dict() if f.quality else None}
                         for f in self.faces_in(i)
                     ],
                     "error": p.error,

@@ -186,8 +186,12 @@ def photo_faces(source, name: str | None = None) -> CachedFaces:
         small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     # The subject of a portrait is large: look for faces of at least a tenth of the photo.
     min_face = int(max(40, min(small.shape[:2]) / 10))
-    boxes = detect_faces(small, "hog", min_face, workers=1)
+    # HOG alone first: a reference photo is sharp and front-on, and YuNet would also find the half faces at
+    # its edges that make it "several faces". YuNet's second opinion only where HOG finds no face.
+    boxes = detect_faces(small, "hog", min_face, workers=1, second_opinion=False)
     if len(boxes) == 0 and min_face > 40:
+        boxes = detect_faces(small, "hog", 40, workers=1, second_opinion=False)
+    if len(boxes) == 0:
         boxes = detect_faces(small, "hog", 40, workers=1)
     boxes = np.round(boxes / scale).astype(np.int64)
     return CachedFaces(boxes, encode_faces(image, boxes, REFERENCE_JITTERS))

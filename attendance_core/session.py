@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face
+from .decisions import DEFAULT_CHECK_BAND, DecisionRules, agree_across_photos, decide_face, suggest_students
 from .faces import DetectorSettings
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, ImageSource, PhotoFile, read_photo
 from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, assign, student_distances
@@ -145,7 +145,7 @@ class Session:
             taken, time_source = _aware(uploaded_at or datetime.now(timezone.utc)), TIME_FROM_UPLOAD
         return Photo(analysis.name, DetectedFaces(analysis.boxes, analysis.encodings), analysis.size,
                      analysis.sha256, image=analysis.image, image_scale=analysis.image_scale, taken_at=taken,
-                     time_source=time_source)
+                     time_source=time_source, quality=list(analysis.quality) or None)
 
     def remove_photo(self, index: int) -> None:
         """Drop a photo, and the review decisions on its faces (later photos' decisions follow them)."""
@@ -204,9 +204,13 @@ class Session:
         tol = self.tolerance if tolerance is None else tolerance
         rules = DecisionRules(tol, self.check_band, self.ambiguity_margin)
         readable = sum(1 for p in self.photos if not p.error)
-        automatic = agree_across_photos(self._faces(tol, {}, rules), readable, tol, rules)
-        faces = agree_across_photos(self._faces(tol, self.reviews, rules), readable, tol, rules) \
-            if self.reviews else automatic
+
+        def decided(reviews: dict) -> list[FaceResult]:
+            faces = agree_across_photos(self._faces(tol, reviews, rules), readable, tol, rules)
+            return suggest_students(faces, tol, rules)
+
+        automatic = decided({})
+        faces = decided(self.reviews) if self.reviews else automatic
         found_auto, found = _best_faces(automatic), _best_faces(faces)
         first_auto, first = self._first_seen(automatic), self._first_seen(faces)
         students = []
@@ -262,7 +266,8 @@ class Session:
                     ids[m.nearest] if m.nearest is not None else None, m.nearest_distance,
                     review=review.decision if review else None,
                     runner_up=ids[m.runner_up] if m.runner_up is not None else None,
-                    runner_up_distance=m.runner_up_distance)
+                    runner_up_distance=m.runner_up_distance,
+                    quality=photo.quality[m.face] if photo.quality and m.face < len(photo.quality) else None)
                 faces.append(decide_face(face, tol, rules))
         return faces
 

@@ -13,12 +13,12 @@ import ipywidgets as w
 
 from ..results import CONFIRMED, REASSIGNED, REJECTED
 from .common import MessageBar, TabView, reports_errors
-from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, ReviewItem
+from .review_list import AMBIGUOUS, CHECK, SURE, UNKNOWN, UNSURE, ReviewItem
 from .state import AppError, DashboardState
 
 #: Side of the face crop and the reference photo shown side by side, in pixels of the image sent.
 CROP_SIDE = 200
-_GROUP_TITLES = {UNKNOWN: "unknown face", AMBIGUOUS: "ambiguous", CHECK: "check", SURE: "sure"}
+_GROUP_TITLES = {UNKNOWN: "unknown face", UNSURE: "unsure", AMBIGUOUS: "ambiguous", CHECK: "check", SURE: "sure"}
 _DECISION_TEXT = {CONFIRMED: "confirmed: {name}", REJECTED: "not {name}", REASSIGNED: "it is {name}"}
 
 
@@ -84,7 +84,7 @@ class ReviewView(TabView):
         return self._thumbs[key]
 
     def _card(self, item: ReviewItem) -> w.Widget:
-        who = item.student or item.nearest
+        who = item.student or item.suggestion or item.nearest
         names = self._state.student_names()
         crop = w.Image(value=self._state.review_crop(item, CROP_SIDE), format="jpeg")
         crop.add_class("sa-review-face")
@@ -141,7 +141,15 @@ class ReviewView(TabView):
                 wrong.add_class("sa-review-reject")
                 wrong.on_click(lambda _: self._decide(item, REJECTED))
                 buttons += [right, wrong]
-            elif item.nearest:
+            elif item.suggestion:
+                # One tap on the likely student: the instructor looks at the two faces side by side.
+                tap = w.Button(description=f"It is {item.suggestion_name}?", icon="check", button_style="success",
+                               tooltip=f"Yes, this is {item.suggestion_name}: mark them present",
+                               layout=w.Layout(width="auto"))
+                tap.add_class("sa-review-suggestion")
+                tap.on_click(lambda _: self._decide(item, REASSIGNED, item.suggestion))
+                buttons.append(tap)
+            if not item.student and item.nearest:
                 nobody = w.Button(description="Nobody in the class", icon="times",
                                   tooltip="A visitor, or a student of another class")
                 nobody.add_class("sa-review-reject")

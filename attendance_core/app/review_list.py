@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from .. import annotate
 from ..results import Attendance, FaceResult
 
-#: The groups of the review, in the order they are shown. Unknown faces first (who is it?), then
-#: matches another student is almost as close to, then matches in the check band just inside the
-#: tolerance, then sure matches (shown collapsed).
-UNKNOWN, AMBIGUOUS, CHECK, SURE = "unknown", "ambiguous", "check", "sure"
-REVIEW_GROUPS = (UNKNOWN, AMBIGUOUS, CHECK, SURE)
+#: The groups of the review, in the order they are shown, the most doubtful first. Unknown faces first
+#: (who is it?), then faces too unsure to name with their likely student offered as one tap (the
+#: furthest first), then matches another student is almost as close to, then matches in the check band
+#: just inside the tolerance, then sure matches (shown collapsed).
+UNKNOWN, UNSURE, AMBIGUOUS, CHECK, SURE = "unknown", "unsure", "ambiguous", "check", "sure"
+REVIEW_GROUPS = (UNKNOWN, UNSURE, AMBIGUOUS, CHECK, SURE)
 #: The kind of marker drawn for each group (its color, see annotate.COLORS).
-MARKER_KINDS = {UNKNOWN: annotate.UNKNOWN, AMBIGUOUS: annotate.AMBIGUOUS, CHECK: annotate.CHECK,
-                SURE: annotate.MATCHED}
+MARKER_KINDS = {UNKNOWN: annotate.UNKNOWN, UNSURE: annotate.CHECK, AMBIGUOUS: annotate.AMBIGUOUS,
+                CHECK: annotate.CHECK, SURE: annotate.MATCHED}
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class ReviewItem:
     number: the face's number on the photo markers; group: one of REVIEW_GROUPS; student/name/distance:
     the match (None for an unknown face); nearest/nearest_distance: the closest student whatever the
     tolerance; reason: why the face is in its group, in the instructor's words; decision: the
-    instructor's review decision (a value of results.REVIEW_DECISIONS) or None.
+    instructor's review decision (a value of results.REVIEW_DECISIONS) or None; suggestion / suggestion_name:
+    for a face too unsure to name, the student it most likely is (offered as one tap).
     """
 
     number: int
@@ -44,6 +46,8 @@ class ReviewItem:
     nearest_distance: float | None
     reason: str
     decision: str | None = None
+    suggestion: str | None = None
+    suggestion_name: str | None = None
 
     @property
     def asked(self) -> bool:
@@ -68,7 +72,7 @@ class Marker:
 def face_group(face: FaceResult) -> str:
     """The review group of a matched face, from its fields (``check`` comes from the decision rules)."""
     if face.student is None:
-        return UNKNOWN
+        return UNSURE if face.suggestion is not None else UNKNOWN
     if face.ambiguous:
         return AMBIGUOUS
     return CHECK if face.check else SURE
@@ -84,6 +88,9 @@ def _reason(face: FaceResult, group: str, names: dict[str, str]) -> str:
     name = names.get(face.nearest, face.nearest) if face.nearest else None
     if face.reason:
         return face.reason
+    if group == UNSURE:
+        problem = f"{face.quality_problem}: " if face.quality_problem else ""
+        return f"{problem}not sure enough to name (nearest: {name}, {face.nearest_distance:.2f})"
     if group == UNKNOWN:
         if name is None:
             return "matches no student"
@@ -107,9 +114,12 @@ def review_items(attendance: Attendance | None, names: dict[str, str]) -> list[R
         items.append(ReviewItem(
             numbers[(f.photo, f.face)], f.photo, f.face, attendance.photos[f.photo].name, tuple(f.box), group,
             f.student, names.get(f.student, f.student) if f.student else None, f.distance, f.nearest,
-            f.nearest_distance, _reason(f, group, names), f.review))
-    # Asked faces by group, then by number; the settled ones (collapsed) simply by number.
-    return sorted(items, key=lambda i: (not i.asked, REVIEW_GROUPS.index(i.group) if i.asked else 0, i.number))
+            f.nearest_distance, _reason(f, group, names), f.review, f.suggestion,
+            names.get(f.suggestion, f.suggestion) if f.suggestion else None))
+    # Asked faces by group (unsure ones the furthest first), then by number; the settled ones simply by number.
+    return sorted(items, key=lambda i: (not i.asked, REVIEW_GROUPS.index(i.group) if i.asked else 0,
+                                        -(i.nearest_distance or 0.0) if i.asked and i.group == UNSURE else 0,
+                                        i.number))
 
 
 def photo_markers(attendance: Attendance, photo: int, names: dict[str, str]) -> list[Marker]:
@@ -123,7 +133,7 @@ def photo_markers(attendance: Attendance, photo: int, names: dict[str, str]) -> 
     for f, (x0, y0, x1, y1) in zip(faces, rects):
         group = face_group(f)
         if f.student is None:
-            text = "unknown"
+            text = f"unsure: {names.get(f.suggestion, f.suggestion)}?" if f.suggestion else "unknown"
         else:
             text = f"{names.get(f.student, f.student)} {f.distance:.2f}" + (" (check)" if group != SURE else "")
         markers.append(Marker(numbers[(f.photo, f.face)], MARKER_KINDS[group], x0 / width, y0 / height,

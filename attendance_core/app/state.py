@@ -342,7 +342,7 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         if decision == REASSIGNED and not student_id:
             raise AppError("Choose the student in the list first.")
         if decision == REJECTED and student_id is None and item.student is None:
-            student_id = item.nearest  # an unknown face: "nobody in the class", said of its nearest student
+            student_id = item.suggestion or item.nearest  # "nobody in the class", said of its likely student
             if student_id is None:
                 raise AppError(f"Face {number} is not matched to a student.")
         before = {s.id: s.status for s in self.attendance.students}

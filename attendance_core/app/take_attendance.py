@@ -115,10 +115,14 @@ class AttendanceTableView:
             self._summary.value = "<i>Upload a classroom photo to see who is present.</i>"
         else:
             asked = sum(1 for item in self._state.review_items() if item.asked)
+            unsure = len(att.unsure_faces)
             self._summary.value = (
                 f"<b>{len(att.present)} present, {len(att.absent)} absent"
                 + (f", {len(att.excused)} excused" if att.excused else "")
                 + f"</b>, {len(att.unknown_faces)} unknown face(s), tolerance {att.tolerance:.2f}"
+                + (f'<br><span class="sa-unsure">{unsure} face(s) too unsure to name: their likely student is '
+                   "one tap away in <b>Review faces</b> (until then they count as absent).</span>" if unsure else "")
+                + (f'<br><span class="sa-retake">{html.escape(att.retake)}.</span>' if att.retake else "")
                 + (f'<br><span class="sa-to-check">{asked} face(s) to check: open <b>Review faces</b>.</span>'
                    if asked else ""))
 
@@ -373,8 +377,9 @@ class TakeAttendanceView(TabView):
         else:
             self._stage.value = f"<b>Done</b>: {names}"
             if att is not None:
-                self._messages.success(f"{len(att.photos)} photo(s): {len(att.present)} present, "
-                                       f"{len(att.absent)} absent, {len(att.unknown_faces)} unknown face(s).")
+                self._messages.success([f"{len(att.photos)} photo(s): {len(att.present)} present, "
+                                        f"{len(att.absent)} absent, {len(att.unknown_faces)} unknown face(s).",
+                                        f"{att.retake[0].upper()}{att.retake[1:]}." if att.retake else ""])
 
     def _on_progress(self, photo: str, stage: str, fraction: float) -> None:
         if photo not in self._seen:

@@ -21,14 +21,17 @@ Labelled sets, in the user's terms:
 
 Used by the notebooks and benchmarks; nothing here is used to mark attendance. One module per part:
 ``labelled`` (labelled photos and a class made of them), ``pairs`` (pair distances, ROC, the
-tolerance rule), ``classroom`` (attendance on classroom photos, errors, detectors) and ``open_set``
-(strangers marked present, leave-people-out, against the tolerance and the decision rules).
+tolerance rule), ``classroom`` (attendance on classroom photos, errors, detectors), ``open_set``
+(strangers marked present, leave-people-out, against the tolerance and the decision rules) and
+``conditions`` (labelled photos made blurred, dark, tilted, far or half covered, scored per condition).
 """
 from __future__ import annotations
 
 from ..annotate import crop_face
 from .classroom import *  # noqa: F401,F403
 from .classroom import __all__ as _classroom
+from .conditions import *  # noqa: F401,F403
+from .conditions import __all__ as _conditions
 from .labelled import *  # noqa: F401,F403
 from .labelled import __all__ as _labelled
 from .open_set import *  # noqa: F401,F403
@@ -36,4 +39,4 @@ from .open_set import __all__ as _open_set
 from .pairs import *  # noqa: F401,F403
 from .pairs import __all__ as _pairs
 
-__all__ = ["crop_face", *_labelled, *_pairs, *_classroom, *_open_set]
+__all__ = ["crop_face", *_labelled, *_pairs, *_classroom, *_open_set, *_conditions]
