@@ -208,7 +208,7 @@ def test_a_dashboard_using_the_pool_never_loads_dlib_even_to_enroll_its_roster(p
 
 
 def test_without_a_pool_the_recognizer_runs_in_process(app_settings):
-    from attendance_core.recognition import recognizer_for
+    from attendance_core.recognizers import recognizer_for
 
     assert type(recognizer_for(app_settings)) is Recognizer
     assert type(recognizer_for(app_settings.replace(pool_address="tls://127.0.0.1:1"))).__name__ == "PoolRecognizer"
