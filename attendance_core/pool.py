@@ -54,13 +54,14 @@ DEFAULT_PHOTO_SECONDS = 4.0
 CONNECT_SECONDS = 10
 
 
-#: The pool's scheduler settings (Dask configuration): a task whose worker dies is not tried on another
-#: (a photo that kills a worker must not kill them all); no work stealing (a photo waits at the scheduler, not
-#: behind another on a busy worker: ``worker-saturation`` 1.0 hands a worker a photo only when its thread is
-#: free, so a worker that joins takes the next one at once); no web pages on the HTTP ports (task names, metrics).
-SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.work-stealing": False,
-                    "distributed.scheduler.worker-saturation": 1.0, "distributed.scheduler.http.routes": [],
-                    "distributed.worker.http.routes": []}
+#: The pool's scheduler settings (Dask configuration). A task whose worker dies is not tried on another (a photo
+#: that kills a worker must not kill them all). ``worker-saturation`` 1.0: in a rush (more photos than twice the
+#: workers' threads) a worker is handed a photo only when its thread is free, the others wait at the scheduler in
+#: the order they came, so a worker that joins takes the next one at once and one that retires hands back no more
+#: than the one it runs; fewer photos go straight to a worker, and work stealing (Dask's default, kept) moves a
+#: photo waiting behind another to a free worker. No web pages on the HTTP ports (task names, metrics).
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0,
+                    "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
 
 
 def scheduler_environment() -> dict[str, str]:
