@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import threading
 import warnings
@@ -198,8 +199,12 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    at_least: int = 0,
 ) -> np.ndarray:
     """Load a photo as an ``(height, width, 3)`` uint8 RGB array, upright per its EXIF orientation.
+
+    at_least: when given (pixels), a JPEG is decoded at the smallest of its reduced sizes (1/2, 1/4, 1/8) whose
+    longer side is still ``at_least``: a fraction of the full decode's time and memory (a display copy).
 
     source: a path, raw bytes (an upload), a binary file object, or a :class:`PhotoFile` from
     :func:`read_photo` (not read again); name: what error messages call the file (see read_photo).
@@ -229,6 +234,9 @@ def load_image(
                 raise ImageError(name, f"unsupported image format {fmt} (use JPEG, PNG, WebP or HEIC)")
             if getattr(img, "n_frames", 1) > 1 and fmt == "GIF":
                 img.seek(0)  # animated GIF: the first frame is the photo
+            if at_least and max(width, height) > at_least:
+                ratio = at_least / max(width, height)
+                img.draft(img.mode, (math.ceil(width * ratio), math.ceil(height * ratio)))  # JPEG only
             _load_strictly(img)
             img = ImageOps.exif_transpose(img)
             rgb = _to_rgb(img)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from .errors import AttendanceError
-from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, PhotoFile, read_photo
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, PhotoFile, load_image, read_photo
 
 if TYPE_CHECKING:  # no dlib, no OpenCV at import time
     from .encoding_cache import CachedFaces
@@ -91,7 +91,7 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
     with its ``error`` (naming the file), never raised."""
     from .encoding import encode_faces
     from .faces import locate_faces, release_memory
-    from .images import load_image, photo_time
+    from .images import photo_time
     from .quality import face_quality
 
     def report(stage: str, fraction: float) -> None:
@@ -121,14 +121,25 @@ def analyse_photo(data: bytes, name: str, options: AnalysisOptions = AnalysisOpt
 
 
 def display_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The copy of ``image`` kept for display (at most :data:`KEPT_IMAGE_MAX_SIDE` px a side) and its scale."""
-    import cv2
+    """The copy of ``image`` kept for display (at most :data:`KEPT_IMAGE_MAX_SIDE` px a side) and its scale.
+    Pillow's box filter (OpenCV's area average): a dashboard's kernel makes it too, and never loads OpenCV."""
+    from PIL import Image
 
     scale = min(1.0, KEPT_IMAGE_MAX_SIDE / float(max(image.shape[:2])))
     if scale >= 1.0:
         return image, 1.0
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX)), scale
+
+
+def display_copy_of(data: bytes, name: str, options: AnalysisOptions = AnalysisOptions()) -> np.ndarray:
+    """The copy of a photo given as bytes kept for display, read at a reduced size (a JPEG at 1/2, 1/4 or 1/8 of
+    the full decode: at least half of :data:`KEPT_IMAGE_MAX_SIDE`, at most all of it): what a caller makes itself
+    while a pool analyses the photo (:class:`attendance_core.pool.PoolRecognizer`), instead of waiting for the
+    worker to make it and send it back. Raises :class:`ImageError` as :func:`images.load_image` does."""
+    image = load_image(data, name, max_pixels=options.max_pixels, max_bytes=options.max_bytes,
+                       at_least=KEPT_IMAGE_MAX_SIDE // 2)
+    return display_copy(image)[0]
 
 
 def reference_faces(data: bytes, name: str) -> "CachedFaces":

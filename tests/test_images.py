@@ -35,6 +35,23 @@ def test_rotated_phone_photo_finds_faces(portrait):
     assert len(detect_faces(upright)) == 1
 
 
+def test_a_display_copy_is_read_at_a_reduced_size_upright_and_with_the_same_pixels(portrait):
+    # A sideways phone photo enlarged to 3412 x 1920 px: read with at_least=1500, JPEG's DCT scaling gives 1/2
+    # (1706 x 960 px, 1/4 would be under 1500), upright, and the pixels of the full decode made smaller.
+    big = portrait.resize((portrait.width * 4, portrait.height * 4), Image.BICUBIC).rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _save(big, "JPEG", exif=exif.tobytes(), quality=92)
+    full = load_image(data, "phone.jpg")
+    small = load_image(data, "phone.jpg", at_least=1500)
+    assert small.shape[:2] == (full.shape[0] // 2, full.shape[1] // 2)
+    halved = np.asarray(Image.fromarray(full).resize(small.shape[1::-1], Image.BOX), dtype=np.float64)
+    assert np.abs(halved - small).mean() < 3
+    assert load_image(_save(portrait, "PNG"), "p.png", at_least=100).shape[:2] == (portrait.height, portrait.width)
+    with pytest.raises(ImageError, match="image too large"):
+        load_image(data, "phone.jpg", max_pixels=1000, at_least=1500)  # the limits hold for the full size
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "LA", "I;16"])
 def test_pixel_formats_load_as_rgb_and_keep_the_face(portrait, mode):
     if mode == "I;16":

@@ -82,6 +82,28 @@ def test_a_photo_marked_on_the_pool_gets_the_same_faces_as_in_process(recognizer
         assert a.image.shape == b.image.shape and a.image_scale == b.image_scale
 
 
+def test_a_12_megapixel_photo_keeps_a_display_copy_made_by_the_caller_not_sent_back(recognizer, demo_class,
+                                                                                      demo_encoding_cache):
+    roster = load_roster(KNOWN_FACES, cache_dir=demo_encoding_cache)
+    data = twelve_megapixel_jpeg()
+    pooled = Session(roster, keep_images=True, recognizer=recognizer)
+    pooled.add_photo(data, "class-12mp.jpg")
+    here = Session(roster, keep_images=True)
+    here.add_photo(data, "class-12mp.jpg")
+    a, b = pooled.photos[0], here.photos[0]
+    np.testing.assert_array_equal(a.faces.boxes, b.faces.boxes)
+    assert a.size == b.size == (4000, 3000)
+    # Read at half size (JPEG's DCT scaling) here, while the worker analysed: 2000 px, not the worker's 2048.
+    assert a.image.shape == (1500, 2000, 3) and a.image_scale == 0.5 and b.image.shape == (1536, 2048, 3)
+    for box in a.faces.boxes:  # each face in the same place of both copies
+        top, right, bottom, left = (round(v * a.image_scale) for v in box)
+        top_b, right_b, bottom_b, left_b = (round(v * b.image_scale) for v in box)
+        face_a = np.asarray(Image.fromarray(a.image[top:bottom, left:right]).resize((64, 64)), dtype=float)
+        face_b = np.asarray(Image.fromarray(b.image[top_b:bottom_b, left_b:right_b]).resize((64, 64)), dtype=float)
+        assert np.abs(face_a - face_b).mean() < 8
+    assert {s.id: s.status for s in pooled.result().students} == {s.id: s.status for s in here.result().students}
+
+
 def test_analyse_photo_reports_an_unusable_photo_by_name_without_raising():
     result = analyse_photo(b"not a photo at all", "notes.txt")
     assert result.error.startswith("notes.txt: ") and len(result.boxes) == 0
