@@ -27,7 +27,10 @@ while all pages are open and marked (PSS, MB: their own server and kernel; with 
 and an N-th of the dashboard server), the pool's workers (PSS, counted once), the peak memory of the whole hub
 (hub, proxy, pool, every server and kernel, the preheated ones and their replacements included), where one
 teacher's core-seconds go, and the 12 MP photo alone against a warm `attendance mark`-equivalent (a Session in
-this process, models and roster loaded), with the targets (met or not on the first column). ``--quick``: two
+this process, models and roster loaded), with the targets (met or not on the first column). Where the 12 MP
+photo's time goes, as the protocol teacher's page heard it: the upload until the kernel had sent it to the pool,
+on the pool and back, the matching until the table showed it; and the same photo on a pool of this process
+alone, its display copy sent back by the worker (before) or made by the caller meanwhile (after). ``--quick``: two
 teachers beside three, no wait for the preheated kernels' replacements: the code path, no numbers to quote
 (tests/test_hub_benchmark.py).
 """
@@ -182,7 +185,8 @@ async def one_teacher(browser, url: str, name: str, photos: list[Path], expected
         dashboard = await teacher.sign_in()
         result = await teacher.upload(photos, expected)
         return {"name": name, "client": "protocol", "dashboard_s": dashboard, "result_s": result,
-                "right": teacher.statuses(expected) == expected, "estimates": teacher.queue_estimates()}
+                "right": teacher.statuses(expected) == expected, "estimates": teacher.queue_estimates(),
+                "phases": teacher.phases()}
     except Exception as err:  # noqa: BLE001 - one teacher's failure is reported with the others' results
         return {"name": name, "client": "chromium" if browser else "protocol", "dashboard_s": math.nan,
                 "result_s": math.nan, "right": False, "error": f"{type(err).__name__}: {err}"}
@@ -235,6 +239,36 @@ def warm_mark_seconds(photo: Path, cache: Path, rounds: int = 3) -> float:
         session.result()
         if k:
             best = min(best, time.monotonic() - start)
+    return best
+
+
+def pool_hop_seconds(photo: Path, folder: Path, rounds: int = 3) -> dict[str, float]:
+    """The 12 MP photo analysed on a pool of 2 workers started here, with its display copy, best of ``rounds``
+    each, alternating: ``before``, the worker makes the copy after the analysis and sends it back (9 MB through
+    the scheduler; issue 20's way), ``after``, :class:`PoolRecognizer` makes it here meanwhile; seconds."""
+    from attendance_core.images import PhotoFile
+    from attendance_core.pool import PHOTO_TASK, PoolRecognizer, _task_key, start_pool
+    from attendance_core.recognition import AnalysisOptions, analyse_photo
+
+    cluster = start_pool(2, certificate=folder / "bench-pool.pem")
+    recognizer = PoolRecognizer(cluster.scheduler_address, folder / "bench-pool.pem")
+    data, options = photo.read_bytes(), AnalysisOptions(keep_image=True)
+    best = {"before": math.inf, "after": math.inf}
+    try:
+        client = recognizer.client()
+        for k in range(rounds + 1):  # the first round warms the workers
+            start = time.monotonic()
+            before = client.submit(analyse_photo, data + b"\0" * (2 * k), photo.name, options,
+                                   key=_task_key(PHOTO_TASK), pure=False).result()
+            middle = time.monotonic()
+            (after,) = recognizer.analyse([PhotoFile(photo.name, data + b"\0" * (2 * k + 1))], options)
+            end = time.monotonic()
+            assert before.image is not None and after.image is not None and after.error is None
+            if k:
+                best["before"], best["after"] = min(best["before"], middle - start), min(best["after"], end - middle)
+    finally:
+        recognizer.close()
+        cluster.close()
     return best
 
 
@@ -301,7 +335,7 @@ def estimate_errors(estimates: list[tuple[float, float]]) -> list[float]:
     return [abs(told - took) / took for told, took in estimates if took > 0]
 
 
-def report(columns: dict[str, dict], warm: float, clients: str) -> bool:
+def report(columns: dict[str, dict], warm: float, hop: dict[str, float], clients: str) -> bool:
     """Print the table (the targets checked on the first column); True when every target is met."""
     first = next(iter(columns))
     width = max(10, *(len(c) + 2 for c in columns))
@@ -317,7 +351,13 @@ def report(columns: dict[str, dict], warm: float, clients: str) -> bool:
     met = ratio[first] <= 1.5
     row(f"  ... over a warm mark-equivalent ({warm:.2f} s)", [fmt(r, ".2f") for r in ratio.values()], "<= 1.5",
         "yes" if met else "no")
-    if clients == "protocol":
+    row("  ... on a pool alone, display copy sent back / made here (s)",
+        [f"{hop['before']:.2f} / {hop['after']:.2f}"] + [""] * (len(columns) - 1))
+    if clients == "protocol":  # where the time went, as the page heard it
+        for label, key in (("  ... upload, until the kernel sent it to the pool (s)", "sent"),
+                           ("  ... on the pool, and back (s)", "pool"),
+                           ("  ... matching, until the table showed it (s)", "table")):
+            row(label, [fmt(c["single"].get("phases", {}).get(key, math.nan), ".2f") for c in columns.values()])
         row("  ... the same in Chromium, page drawn (s)",
             [fmt(c["single_chromium"]["result_s"], ".2f") for c in columns.values()])
     targets = [
@@ -416,6 +456,7 @@ def main() -> int:
     sizes = [args.teachers] + ([args.beside] if args.clients == "protocol" and args.beside > 0 else [])
     names = [f"teacher{i:02d}" for i in range(1, max(sizes) + 1)]
     with school(names) as (root, env, photos, warm):
+        hop = pool_hop_seconds(photos[1], root, 1 if args.quick else 3)
         # The whole hub's peak includes the preheated kernels that replace the ones taken (REFILL_SECONDS
         # later): the pages stay open until they have started.
         hold = 0.0 if args.quick else REFILL_SECONDS + 40
@@ -435,7 +476,7 @@ def main() -> int:
               f"12 MP), {os.cpu_count()} CPU cores, default settings (the shared dashboard, preheated kernels, the "
               "recognition pool); teachers as the server sees them (protocol clients), one of each wave in Chromium")
     print(f"load average before the run: {LOAD_BEFORE}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    return 0 if report(columns, warm, args.clients) else 1
+    return 0 if report(columns, warm, hop, args.clients) else 1
 
 
 LOAD_BEFORE = " ".join(f"{x:.2f}" for x in os.getloadavg())

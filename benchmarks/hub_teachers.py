@@ -209,6 +209,20 @@ class ProtocolTeacher:
         done = self._event("result", statuses=self.statuses(expected))
         return done - sent
 
+    def phases(self) -> dict[str, float]:
+        """Where the last upload's time went, as the page heard it (seconds): ``sent`` until the kernel had sent the
+        photos to the pool (the first stage line saying "detecting" or "waiting": the upload over the websocket and
+        the kernel reading it), ``pool`` until the results were back ("matching": the hop to a worker, its
+        analysis and the hop back), ``table`` until the table showed the result (matching, the widgets' updates)."""
+        sent = next((t for t, step, _ in reversed(self.events) if step == "upload"), None)
+        done = next((t for t, step, _ in reversed(self.events) if step == "result"), None)
+        told = next((t for t, line in self.stages if "detecting" in line or "waiting" in line), None)
+        matched = next((t for t, line in self.stages if "matching" in line), None)
+        if None in (sent, done, told, matched):
+            return {}
+        sent, done = sent + self._start, done + self._start
+        return {"sent": told - sent, "pool": matched - told, "table": done - matched}
+
     def queue_estimates(self) -> list[tuple[float, float]]:
         """(seconds the page said a photo would wait, seconds until the result came) for the first waiting message of
         each upload's longest-waiting photo (one per upload)."""
