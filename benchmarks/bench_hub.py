@@ -351,7 +351,7 @@ def report(columns: dict[str, dict], warm: float, hop: dict[str, float], clients
     met = ratio[first] <= 1.5
     row(f"  ... over a warm mark-equivalent ({warm:.2f} s)", [fmt(r, ".2f") for r in ratio.values()], "<= 1.5",
         "yes" if met else "no")
-    row("  ... on a pool alone, display copy sent back / made here (s)",
+    row("  ... pool alone: copy sent back / made here (s)",
         [f"{hop['before']:.2f} / {hop['after']:.2f}"] + [""] * (len(columns) - 1))
     if clients == "protocol":  # where the time went, as the page heard it
         for label, key in (("  ... upload, until the kernel sent it to the pool (s)", "sent"),
@@ -387,6 +387,8 @@ def report(columns: dict[str, dict], warm: float, hop: dict[str, float], clients
             f"{sum(x <= ESTIMATE_TOLERANCE for x in e)}/{len(e)}" if e else "-" for e in errors.values()])
         row("  ... median error (% of the wait)", [fmt(100 * statistics.median(e), ".0f") if e else "-"
                                                   for e in errors.values()])
+        row("  ... median wait / estimate", [fmt(statistics.median(took / told for told, took in c["estimates"]),
+                                                 ".2f") if c["estimates"] else "-" for c in columns.values()])
     print("where one teacher's sign-in and two photos go, core-seconds by process (the page open and marked):")
     roles = sorted({r for c in columns.values() for r in c["profile"]},
                    key=lambda r: -max(c["profile"].get(r, 0.0) for c in columns.values()))

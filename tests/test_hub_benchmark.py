@@ -20,7 +20,7 @@ def test_hub_load_test_runs_and_prints_its_table(demo_class, browser):
     for expected in ("2 at once", "3 at once", "upload to right result p95 (s)", "the Chromium teacher's (s)",
                      "memory per teacher, median (MB PSS)", "whole hub peak (MB PSS)", "over a warm mark-equivalent",
                      "the same in Chromium, page drawn (s)", "queue estimates shown", "on the pool, and back (s)",
-                     "display copy sent back / made here (s)"):
+                     "pool alone: copy sent back / made here (s)"):
         assert expected in out.stdout, out.stdout
     # Two hubs: a teacher alone, the 12 MP photo alone (protocol, then Chromium), then 2 and 3 teachers at once.
     assert "results right: 11/11" in out.stdout, out.stdout + out.stderr[-3000:]
