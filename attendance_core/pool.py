@@ -388,11 +388,13 @@ class PoolRecognizer(Recognizer):
             pending = [(f, fut) for f, fut in zip(files, futures) if not fut.done()]
             if not pending:
                 return
+            unknown = False
             if progress:
                 try:
                     places = client.run_on_scheduler(_queue_places, keys=[fut.key for _, fut in pending])
                 except Exception:  # noqa: BLE001 - the queue's place is a courtesy; the result still comes
                     places = None
+                unknown = places is not None and any(fut.key not in places["ahead"] for _, fut in pending)
                 for f, fut in pending:
                     if places is None or fut.key not in places["ahead"]:
                         continue
@@ -403,7 +405,9 @@ class PoolRecognizer(Recognizer):
                         told[f.name] = stage
             finished.clear()
             if not any(fut.done() for _, fut in pending):  # back at once when a photo is done
-                finished.wait(POLL_SECONDS)
+                # A photo sent a moment ago may not be at the scheduler yet (its bytes come by another connection
+                # than this question): ask again soon, so that its page says where it is at once.
+                finished.wait(POLL_SECONDS / 10 if unknown else POLL_SECONDS)
 
     def _result(self, file: PhotoFile, future) -> PhotoAnalysis:
         from distributed.scheduler import KilledWorker
