@@ -37,8 +37,9 @@ ATTENDED = (PRESENT, LATE)
 #: A student's consent to face recognition. Only GIVEN lets their reference photos be encoded.
 CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED = "given", "refused", "not asked"
 CONSENT_STATES = (CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED)
-#: Where a photo's time comes from: its EXIF DateTimeOriginal, or the moment it was added (uploaded).
-TIME_FROM_EXIF, TIME_FROM_UPLOAD = "exif", "upload"
+#: Where a photo's time comes from: its EXIF DateTimeOriginal, the moment it was added (uploaded), or (a frame
+#: of the check-in at the door, :mod:`checkin`) the moment the frame reached the program.
+TIME_FROM_EXIF, TIME_FROM_UPLOAD, TIME_FROM_DOOR = "exif", "upload", "door"
 #: Who set a mark: the face matching, or a person.
 AUTOMATIC, MANUAL = "automatic", "manual"
 SOURCES = (AUTOMATIC, MANUAL)
