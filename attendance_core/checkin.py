@@ -50,9 +50,10 @@ class Arrival:
     status: str
     distance: float
 
-    def announcement(self) -> str:
-        """What the screen says once: ``Barack Obama: present, 08:03``."""
-        return f"{self.name}: {self.status}, {self.seen_at.astimezone():%H:%M}"
+    def announcement(self, shown: str | None = None) -> str:
+        """What the screen says once: ``Barack Obama: present, 08:03`` (``shown``: the name to say instead,
+        e.g. the dashboard's ``Kit Harington (1003)`` where two students share a name)."""
+        return f"{shown or self.name}: {self.status}, {self.seen_at.astimezone():%H:%M}"
 
 
 @dataclass
