@@ -239,7 +239,7 @@ def test_the_camera_works_by_keyboard_and_says_what_each_control_is(camera_class
         wait_for_live_view(page)
         assert str(tree.focused()) == 'button "Turn the camera off"'
         view = tree.node("document.querySelector('.sa-camera-frame')")
-        assert view.role == "img" and view.name == "camera view"
+        assert view.role == "image" and view.name == "camera view"
         page.focus(".sa-take-photo button, button.sa-take-photo")
         assert str(tree.focused()) == 'button "Take photo"'
         page.keyboard.press("Tab")
@@ -256,3 +256,38 @@ def test_the_camera_works_by_keyboard_and_says_what_each_control_is(camera_class
         page.screenshot(path=str(ARTIFACTS / "camera-phone.png"), full_page=True)
     write_report("axe-camera-phone", found)
     assert not any(found.values()), found
+
+
+def test_served_with_the_pool_the_door_and_take_photo_go_through_it_and_the_kernel_never_loads_dlib(
+        demo_class, demo_encoding_cache, tmp_path_factory, tmp_path):
+    """`attendance serve` (its pool, its login, its template): the frames and the still go to the pool."""
+    import secrets
+
+    from test_pool_serve import _cmdline, _descendants, _maps
+    from test_serve import served_class
+    from test_serve_browser import log_in
+
+    video = door_video(tmp_path / "door.y4m", [Shot("Barack_Obama", 6), Shot("Joe_Biden", 6)], size=(320, 240), fps=2)
+    with served_class(tmp_path_factory, demo_encoding_cache, "serve-camera", token=secrets.token_urlsafe(24),
+                      ATTENDANCE_POOL_WORKERS="1") as served, \
+            chromium(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}") as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 1500})
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            log_in(page, served)
+            page.wait_for_selector(".sa-use-camera", timeout=TIMEOUT_MS)
+            page.click(".sa-use-camera")
+            wait_for_live_view(page)
+            page.click(".sa-checkin")
+            wait_for_statuses(page, {"Barack_Obama": "present", "Joe_Biden": "present"})
+            page.click(".sa-checkin")
+            page.click(".sa-take-photo")
+            page.wait_for_selector(".sa-photos :text-matches('camera-\\\\d{6}\\\\.jpg')", timeout=TIMEOUT_MS)
+            processes = _descendants(served.proc.pid)
+            kernels = [p for p in processes if "ipykernel" in _cmdline(p)]
+            assert len(kernels) == 1
+            assert "_dlib_pybind11" not in _maps(kernels[0]) and "cv2" not in _maps(kernels[0])
+            assert [p for p in processes if "_dlib_pybind11" in _maps(p)]  # the pool's worker did the work
+        finally:
+            context.close()

@@ -52,7 +52,7 @@ CSS = """
 .sa-camera-blurred .sa-camera-video { filter: blur(14px); }
 .sa-camera-overlay { position: absolute; inset: 0; pointer-events: none; }
 .sa-camera-face { position: absolute; border: 3px solid rgb(34,160,60); box-sizing: border-box; }
-.sa-camera-face.sa-kind-unknown { border-color: rgb(215,40,40); }
+.sa-camera-face.sa-camera-unknown { border-color: rgb(215,40,40); }
 .sa-camera-name { position: absolute; top: 100%; left: -3px; background: #111; color: #fff; padding: 2px 6px;
     font: bold 14px sans-serif; white-space: nowrap; }
 """

@@ -184,7 +184,7 @@ function render({ model, el }) {
     overlay.replaceChildren(
       ...model.get("overlay").map((face) => {
         const box = document.createElement("div");
-        box.className = `sa-camera-face sa-kind-${face.kind}`;
+        box.className = `sa-camera-face sa-camera-${face.kind}`;
         box.style.left = `${face.left * 100}%`;
         box.style.top = `${face.top * 100}%`;
         box.style.width = `${face.width * 100}%`;
