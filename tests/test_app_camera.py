@@ -108,3 +108,18 @@ def test_a_new_session_ends_the_check_in(app_settings):
     button(app, "New session").click()
     assert app.state.checkin is None and not camera(app).checkin
     assert button(app, "Start check-in at the door")
+
+
+def test_arrival_frames_are_written_only_when_save_uploads_asks_for_it(app_settings):
+    uploads = app_settings.data_dir / "uploads"
+    app = AttendanceApp(DashboardState(app_settings))
+    button(app, "Start check-in at the door").click()
+    door(app, "Barack_Obama")
+    assert status(app, "Barack_Obama") == "present" and not uploads.exists()
+    keeping = AttendanceApp(DashboardState(app_settings.replace(save_uploads=True)))
+    button(keeping, "Start check-in at the door").click()
+    door(keeping, None)
+    door(keeping, "Barack_Obama")
+    door(keeping, "Barack_Obama")
+    (kept,) = [p for p in uploads.rglob("*") if p.is_file()]
+    assert "door_" in kept.name and kept.suffix == ".jpg" and kept.stat().st_mode & 0o077 == 0

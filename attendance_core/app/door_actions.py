@@ -5,15 +5,19 @@ A frame is analysed by the dashboard's recognizer (this process, or the shared p
 for it now (``Recognizer.analyse_if_free``): a frame is dropped, never queued, so that a page's camera
 cannot hold up anyone's photos. A frame is analysed off the page's own thread (:meth:`DoorActions.analyse_frame`
 is safe to call from another thread) and its result applied on it (:meth:`DoorActions.see_frame`). Frames
-stay in memory; only the frame of a student's arrival is kept, for the review, with other faces blurred.
+stay in memory; only the frame of a student's arrival is kept, for the review, with other faces blurred
+(and, when ``save_uploads`` asks for it, written owner-only to ``data_dir/uploads``).
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
+from ..annotate import to_jpeg
 from ..checkin import DoorCheckIn, FrameReport
+from ..files import save_upload
 from ..images import ImageError, load_image, read_photo
 from ..recognition import AnalysisOptions, PhotoAnalysis, RecognitionError
 from .base import AppError, sentence
@@ -74,6 +78,10 @@ class DoorActions:
         if not report.running:
             checkin.end(min(datetime.now(timezone.utc), checkin.ends_at))
         if report.arrivals:
+            if self.settings.save_uploads:  # the arrival's frame as kept (other faces blurred), owner-only
+                photo = self.session.photos[-1]
+                save_upload(Path(self.settings.data_dir) / "uploads", f"{photo.name}.jpg",
+                            to_jpeg(photo.image))
             self._changed()
         return report
 
