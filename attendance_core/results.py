@@ -56,7 +56,7 @@ QUALITY_PROBLEMS = (TOO_BLURRED, TOO_DARK, TOO_SMALL, HIDDEN)
 #: A face's sharpness reading (fine detail over contrast, :mod:`quality`) under which it is too blurred to
 #: recognise, its light (median grey level, 0-255) under which it is too dark, and its width in pixels under
 #: which it is too small. Set on the conditions set (docs/matching.md, "Photos too poor to recognise").
-MIN_SHARPNESS, MIN_LIGHT, MIN_WIDTH = 0.2, 40.0, 36
+MIN_SHARPNESS, MIN_LIGHT, MIN_WIDTH = 0.2, 40.0, 26
 #: What the teacher can do about each problem.
 RETAKE_ADVICE = "take another photo (closer, steadier, more light)"
 

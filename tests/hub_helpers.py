@@ -142,6 +142,16 @@ def hub_login(hub: SimpleNamespace, name: str, password: str, follow: bool = Fal
     return session, response
 
 
+def api_token(hub: SimpleNamespace, name: str, **model) -> str:
+    """A hub API token of ``name``'s, made through their signed-in session as the hub's token page does."""
+    session, _ = hub_login(hub, name, PASSWORDS[name])
+    xsrf = next((c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub")), "")
+    made = session.post(f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 600, **model},
+                        headers={"X-XSRFToken": xsrf}, timeout=60)
+    assert made.status_code in (200, 201), made.text[:300]
+    return made.json()["token"]
+
+
 def sign_in_recorded(browser, hub: SimpleNamespace, name: str) -> SimpleNamespace:
     """Sign ``name`` in through the hub's login form in a new browser context, until the dashboard and its
     fonts are there; returns every URL the page requested (``requested``), the context's cookies

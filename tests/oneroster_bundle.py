@@ -6,9 +6,13 @@ roles.csv. The school: one org, one term, 3 classes, 2 teachers, 40 students, tw
 """
 from __future__ import annotations
 
+import bz2
 import csv
 import io
+import struct
 import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 HEADERS_1_1 = {
@@ -132,3 +136,69 @@ def write_bundle(folder: Path, files: dict[str, list[dict[str, str]]], mode: str
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8", newline="")
     return folder
+
+
+# --- ZIP files that lie: written byte by byte, so that what the ZIP's directory declares need not be true ---
+
+@dataclass
+class ZipEntry:
+    """One entry as it is written: its compressed bytes, and what the directory says of it (which may be false)."""
+
+    name: str
+    compressed: bytes
+    method: int
+    size: int  # the uncompressed size declared
+    crc: int
+    flags: int = 0
+
+
+def zip_entry(name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED, **lies) -> ZipEntry:
+    """An honest entry holding ``data``; ``lies`` (size=, crc=, flags=) replace what the directory declares."""
+    if method == zipfile.ZIP_DEFLATED:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        compressed = packer.compress(data) + packer.flush()
+    elif method == zipfile.ZIP_BZIP2:
+        compressed = bz2.compress(data)
+    else:
+        compressed = data
+    entry = ZipEntry(name, compressed, method, len(data), zlib.crc32(data))
+    for field_name, value in lies.items():
+        setattr(entry, field_name, value)
+    return entry
+
+
+def bzip2_bomb(name: str, real_bytes: int, declared: int = 2048) -> ZipEntry:
+    """A bzip2 entry holding ``real_bytes`` zero bytes whose directory declares ``declared`` (compressed a
+    megabyte at a time: 1 GB gives about 700 bytes)."""
+    packer, chunk, parts = bz2.BZ2Compressor(9), bytes(2**20), []
+    for _ in range(real_bytes // len(chunk)):
+        parts.append(packer.compress(chunk))
+    parts.append(packer.compress(bytes(real_bytes % len(chunk))))
+    parts.append(packer.flush())
+    return ZipEntry(name, b"".join(parts), zipfile.ZIP_BZIP2, declared, zlib.crc32(bytes(declared)))
+
+
+def write_zip(path: Path, entries: list[ZipEntry]) -> Path:
+    """A ZIP file of ``entries`` (local headers, data, central directory), exactly as declared."""
+    local, central = io.BytesIO(), io.BytesIO()
+    for entry in entries:
+        name = entry.name.encode()
+        version = 46 if entry.method == zipfile.ZIP_BZIP2 else 20
+        offset = local.tell()
+        local.write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", version, 0, entry.flags, entry.method, 0, 0x21,
+                                entry.crc, len(entry.compressed), entry.size, len(name), 0))
+        local.write(name + entry.compressed)
+        central.write(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", version, 3, version, 0, entry.flags,
+                                  entry.method, 0, 0x21, entry.crc, len(entry.compressed), entry.size, len(name),
+                                  0, 0, 0, 0, 0o644 << 16, offset))
+        central.write(name)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), central.tell(), local.tell(), 0)
+    path.write_bytes(local.getvalue() + central.getvalue() + end)
+    return path
+
+
+def bundle_entries(files: dict[str, list[dict[str, str]]], mode: str = "bulk", version: str = "1.1") -> list[ZipEntry]:
+    """The honest entries of a bundle of ``files`` (name -> rows), the manifest first."""
+    texts = {"manifest.csv": manifest({name: mode for name in files}, version)}
+    texts.update({name: csv_text(name, rows, version) for name, rows in files.items()})
+    return [zip_entry(name, text.encode()) for name, text in texts.items()]

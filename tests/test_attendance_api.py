@@ -122,6 +122,28 @@ def test_a_teacher_token_sees_only_that_teachers_classes(api):
     assert _get(f"{base}/classes/8Z/attendance", "boss-read").status_code == 404
 
 
+EXTREME_SINCE = ["9999-12-31T23:59:59-12:00", "0001-01-01", "0001-01-01T00:00:00%2B14:00", "1899-12-31",
+                 "2026-03-01&since=2026-03-02", "%00", "%FF", "2026-13-01", "yesterday"]
+
+
+@pytest.mark.parametrize("since", EXTREME_SINCE)
+def test_a_since_out_of_range_repeated_or_unreadable_is_a_400_naming_since(api, since):
+    base, _, _ = api
+    answer = _get(f"{base}/classes/7A/attendance?since={since}", "ana-read")
+    assert answer.status_code == 400, (since, answer.status_code, answer.text)
+    assert "since" in answer.json()["error"] and "sessions" not in answer.json()
+
+
+def test_a_404_names_no_other_class_and_an_assigned_class_without_sessions_has_none(api):
+    base, store, _ = api
+    Directory.of(store).assign("7Z", "ana")  # assigned, nothing saved yet
+    answer = _get(f"{base}/classes/7Z/attendance", "ana-read")
+    assert answer.status_code == 200 and answer.json()["sessions"] == [], answer.text
+    missing = _get(f"{base}/classes/8Q/attendance", "boss-read")
+    assert missing.status_code == 404 and missing.json() == {"error": "no class '8Q'"}
+    assert _get(f"{base}/classes/8Q/attendance", "ana-read").status_code == 403  # not hers: 403, known or not
+
+
 def test_every_call_is_logged_with_its_caller_and_answer(api, caplog):
     base, _, _ = api
     with caplog.at_level(logging.INFO, logger="attendance.api"):
@@ -171,6 +193,7 @@ def test_the_hub_runs_the_api_as_a_service_with_its_custom_scope(tmp_path, monke
 def test_through_a_real_hub_a_scoped_token_reads_and_an_unscoped_one_is_refused(tmp_path, demo_encoding_cache):
     """`attendance hub` runs the API as its service; tokens are made by the hub with and without the scope."""
     from hub_helpers import add_school_users, lay_out_school, postgres_schema, school_env, start_hub, stop_hub
+    from hub_helpers import attendance as attendance_command
 
     root = lay_out_school(tmp_path / "school", demo_encoding_cache)
     secret = "sis-test-" + "0" * 24
@@ -206,6 +229,17 @@ def test_through_a_real_hub_a_scoped_token_reads_and_an_unscoped_one_is_refused(
             assert answer.json()["sessions"][0]["id"] == session_id
             assert _get(api, token_for("ben", ["read:users:name!user=ben"])).status_code == 403
             assert _get(api, token_for("ana", [SCOPE])).status_code == 403
+            # issue 28: extreme or repeated dates are a 400 (were 500), a 404 names no other class (it listed
+            # them all), and a teacher's class with nothing saved yet has no sessions
+            boss = token_for("boss", [SCOPE])
+            for since in ("9999-12-31T23:59:59-12:00", "0001-01-01", "2026-03-01&since=2026-03-02"):
+                answer = _get(f"{api}?since={since}", boss)
+                assert answer.status_code == 400 and "since" in answer.json()["error"], (since, answer.text)
+            assert attendance_command(env, "classes", "assign", "7Z", "--teacher", "ben").returncode == 0
+            own = _get(api.replace("/7B/", "/7Z/"), token_for("ben", [SCOPE]))
+            assert own.status_code == 200 and own.json()["sessions"] == [], own.text
+            missing = _get(api.replace("/7B/", "/8Q/"), boss)
+            assert missing.status_code == 404 and missing.json() == {"error": "no class '8Q'"}, missing.text
         finally:
             stop_hub(hub)
         assert "api: ben GET /services/attendance-api/v1/classes/7B/attendance -> 200" in hub.log.read_text()

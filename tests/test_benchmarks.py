@@ -33,3 +33,12 @@ def test_conditions_benchmark_runs_on_a_few_people_and_prints_before_and_after(d
     for expected in ("15 photos x 11 conditions", "before after", "a mask over mouth and chin",
                      "defocus, sigma 3% of the face", "FP/1000 strangers", "ms a photo before"):
         assert expected in out.stdout, out.stdout
+
+
+def test_oneroster_limits_benchmark_refuses_a_small_bomb_and_a_big_users_file_in_one_line():
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "bench_oneroster_limits.py"), "--users-mb", "60",
+                          "--bomb-mb", "64"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    for expected in ("baseline (the tests' school", "declares 2,048 bytes and holds 64 MB", "users.csv of 60 MB",
+                     "more than 500000 rows", "peak", "x the baseline", "refused in one line naming users.csv: met"):
+        assert expected in out.stdout, out.stdout

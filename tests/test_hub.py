@@ -102,7 +102,8 @@ def test_hub_configuration_lands_teachers_in_the_shared_dashboard(data_dir, tmp_
     code, out, err = run("hub", "--print-config")
     assert code == 0, err
     config = json.loads(out)
-    assert config["JupyterHub"]["authenticator_class"] == "nativeauthenticator.NativeAuthenticator"
+    # NativeAuthenticator with the braked login form (hub/login.py), configured as NativeAuthenticator
+    assert config["JupyterHub"]["authenticator_class"] == "attendance_core.hub.login.NativeLogin"
     assert config["Authenticator"]["admin_users"] == ["boss"]
     assert config["NativeAuthenticator"]["open_signup"] is False  # an admin approves each sign-up
     services = {s["name"]: s for s in config["JupyterHub"]["services"]}
@@ -147,7 +148,7 @@ def test_other_authenticators_admit_only_the_users_the_records_know(data_dir, tm
     extra = tmp_path / "ldap.py"
     extra.write_text("c.LDAPAuthenticator.server_address = 'ldap.school.example'\n")
     plan = plan_hub(load_settings(), authenticator="ldap", extra_config=extra)
-    assert plan.hub_config["JupyterHub"]["authenticator_class"] == "ldapauthenticator.LDAPAuthenticator"
+    assert plan.hub_config["JupyterHub"]["authenticator_class"] == "attendance_core.hub.login.LDAPLogin"
     assert plan.hub_config["Authenticator"]["allowed_users"] == ["boss"]
     assert "allow_all" not in plan.hub_config["Authenticator"]
     assert f"load_subconfig({str(extra.resolve())!r})" in write_config(plan, tmp_path / "private").read_text()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub_helpers import PASSWORDS, START_TIMEOUT, hub_login, running_school, sign_in_recorded
+from hub_helpers import PASSWORDS, START_TIMEOUT, api_token, hub_login, running_school, sign_in_recorded
 
 TIMEOUT_MS = START_TIMEOUT * 1000
 DASHBOARD = "/services/dashboard/"
@@ -71,12 +71,7 @@ def test_overrides_are_refused_and_a_teacher_gets_at_most_the_cap_of_pages(schoo
 def test_a_token_in_the_address_signs_no_one_in(school):
     import requests
 
-    session, _ = hub_login(school, "ana", PASSWORDS["ana"])
-    xsrf = next((c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub")), "")
-    made = session.post(f"{school.url}/hub/api/users/ana/tokens", json={"note": "test", "expires_in": 600},
-                        headers={"X-XSRFToken": xsrf}, timeout=60)
-    assert made.status_code in (200, 201), made.text[:300]
-    for token in (made.json()["token"], "0" * 32):
+    for token in (api_token(school, "ana"), "0" * 32):
         response = requests.get(f"{school.url}{DASHBOARD}?token={token}", timeout=START_TIMEOUT)
         assert response.url.startswith(f"{school.url}/hub/login"), response.url
         assert "jupyter-config-data" not in response.text
@@ -116,10 +111,14 @@ def test_kernels_never_get_the_services_hub_credentials(monkeypatch):
         with concurrent.futures.ThreadPoolExecutor(1) as thread:
             return thread.submit(asyncio.run, coroutine).result()
 
-    assert run(DashboardKernels().start_kernel(env=env)) == "k"
+    kernels = DashboardKernels()
+    assert run(kernels.start_kernel(env=env)) == "k"
+    secret = started.pop("ATTENDANCE_REQUEST_INFO_SECRET")
+    assert len(secret) >= 32 and kernels.request_secret("k") == secret and kernels.request_secret("other") is None
     assert started == {"PATH": "/bin", "JUPYTERHUB_USER": "ana", "ATTENDANCE_SHARED_DASHBOARD": "1"}
     started.clear()
-    run(DashboardKernels().start_kernel(env={"PATH": "/bin", "JUPYTERHUB_USER": "forged"}))
+    run(DashboardKernels().start_kernel(env={"PATH": "/bin", "JUPYTERHUB_USER": "forged", "JUPYTER_RUNTIME_DIR": "/r"}))
+    assert started.pop("ATTENDANCE_REQUEST_INFO_SECRET") != secret  # each kernel a secret of its own
     assert started == {"PATH": "/bin", "ATTENDANCE_SHARED_DASHBOARD": "1"}  # a preheated kernel: no name yet
 
 

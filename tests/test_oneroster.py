@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from attendance_core.config import load_settings
 from attendance_core.records import Store
 from attendance_core.results import CONSENT_NOT_ASKED
-from attendance_core.school import oneroster
+from attendance_core.school import oneroster, oneroster_read
 from attendance_core.school.access import Directory
 from attendance_core.school.oneroster import OneRosterError, enrollment_history, import_oneroster
 
@@ -215,7 +215,7 @@ def test_a_failure_while_writing_leaves_the_records_as_they_were(tmp_path, setti
 
 
 def test_a_bundle_over_the_row_limit_is_refused_with_its_file_and_line(tmp_path, settings, monkeypatch):
-    monkeypatch.setattr(oneroster, "MAX_ROWS", 30)
+    monkeypatch.setattr(oneroster_read, "MAX_ROWS", 30)
     with pytest.raises(OneRosterError, match=r"users\.csv line 32: more than 30 rows"):
         import_oneroster(write_bundle(tmp_path / "bundle", school()), settings)
     assert not _all_rows(settings.resolved_database_url()).get("students")

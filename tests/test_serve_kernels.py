@@ -115,21 +115,15 @@ def test_a_reservation_counts_until_its_kernel_starts_or_the_page_fails():
     assert bob is not None
 
 
-def test_a_kernel_whose_page_never_connected_is_shut_down_after_two_idle_minutes():
-    # A page that got its kernel but never opened the websocket (the browser died, a script fetched the
-    # page) would hold 200-600 MB for ever: the sweep shuts such a kernel down after unopened_page_seconds.
+def _swept_twice(kernels: dict, prepare) -> list[str]:
+    """Run :meth:`Guard.sweep` twice over fake ``kernels`` (id -> last_activity, execution_state) with the serve's
+    default page limits, after ``prepare(guard)``; returns the kernels it shut down."""
     import asyncio
     import logging
-    from datetime import datetime, timedelta, timezone
     from types import SimpleNamespace
 
     from attendance_core.server.hooks import AttendanceVoila, Guard
 
-    now = datetime.now(timezone.utc)
-    kernels = {"old": SimpleNamespace(last_activity=now - timedelta(seconds=130), execution_state="idle"),
-               "young": SimpleNamespace(last_activity=now - timedelta(seconds=60), execution_state="idle"),
-               "open": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="idle"),
-               "busy": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="busy")}
     stopped = []
 
     async def shutdown_kernel(kernel_id):
@@ -138,19 +132,56 @@ def test_a_kernel_whose_page_never_connected_is_shut_down_after_two_idle_minutes
 
     manager = SimpleNamespace(list_kernel_ids=lambda: list(kernels), get_kernel=kernels.__getitem__,
                               shutdown_kernel=shutdown_kernel)
-    app = SimpleNamespace(kernel_manager=manager, max_kernels_per_user=3, max_kernels=10,
-                          closed_page_seconds=10.0, log=logging.getLogger("test-sweep"),
-                          unopened_page_seconds=AttendanceVoila.unopened_page_seconds.default_value)
-    assert app.unopened_page_seconds == 120
+    app = SimpleNamespace(kernel_manager=manager, max_kernels_per_user=5, max_kernels=10,
+                          closed_page_seconds=AttendanceVoila.closed_page_seconds.default_value,
+                          unopened_page_seconds=AttendanceVoila.unopened_page_seconds.default_value,
+                          log=logging.getLogger("test-sweep"))
+    assert (app.closed_page_seconds, app.unopened_page_seconds) == (10, 120)
 
     async def sweep_twice():
         guard = Guard(app, 0)
-        guard.opened("open")
+        prepare(guard)
         guard.sweep()
         await asyncio.sleep(0.05)  # the shutdown runs as a callback of the loop
         guard.sweep()
         await asyncio.sleep(0.05)
 
     asyncio.run(sweep_twice())
-    assert stopped == ["old"]
+    return stopped
+
+
+def test_a_kernel_whose_page_never_connected_is_shut_down_after_two_idle_minutes():
+    # A page that got its kernel but never opened the websocket (the browser died, a script fetched the
+    # page) would hold 200-600 MB for ever: the sweep shuts such a kernel down after unopened_page_seconds.
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    now = datetime.now(timezone.utc)
+    kernels = {"old": SimpleNamespace(last_activity=now - timedelta(seconds=130), execution_state="idle"),
+               "young": SimpleNamespace(last_activity=now - timedelta(seconds=60), execution_state="idle"),
+               "open": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="idle"),
+               "busy": SimpleNamespace(last_activity=now - timedelta(seconds=900), execution_state="busy")}
+    assert _swept_twice(kernels, lambda guard: guard.opened("open")) == ["old"]
     assert sorted(kernels) == ["busy", "open", "young"]
+
+
+def test_a_pages_kernel_busy_with_no_page_is_shut_down_after_two_minutes_but_a_preheated_one_is_not():
+    # A page's kernel that hangs (its page gone, or waiting for what never comes) stays busy: the sweep used to
+    # leave every busy kernel alone, so it lived for ever. A preheated kernel waiting for its page is busy too.
+    import time
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    now = datetime.now(timezone.utc)
+    kernels = {name: SimpleNamespace(last_activity=now, execution_state="busy")
+               for name in ("hung", "rendering", "closed-hung", "preheated")}
+
+    def pages(guard):
+        for name in ("hung", "rendering", "closed-hung"):
+            guard.quota.bind(guard.quota.reserve("ada")[0], name)
+        guard.quota.bound_at.update({"hung": time.time() - 130, "rendering": time.time() - 30,
+                                     "closed-hung": time.time() - 600})
+        guard.last_closed["closed-hung"] = time.time() - 125
+
+    assert sorted(_swept_twice(kernels, pages)) == ["closed-hung", "hung"]
+    assert sorted(kernels) == ["preheated", "rendering"]

@@ -12,9 +12,11 @@ async def _serve() -> None:
 
     from ..config import load_settings
     from ..records import Store
+    from ..server.scrub import scrub_logs
     from .app import make_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scrub_logs((os.environ.get("JUPYTERHUB_API_TOKEN", ""),))  # a ?token= in a logged address too
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/attendance-api/")
     app = make_app(Store.from_settings(load_settings()), HubAuth(), prefix)

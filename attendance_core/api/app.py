@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 import tornado.web
 
 from ..errors import AttendanceError
-from ..records import RecordsError, Store
+from ..records import RecordsError, Store, UnknownClassError
 from ..school.access import AccessError, PermissionDenied, UserStore
 from . import SCOPE
 
@@ -63,18 +63,43 @@ class ClassesHandler(_Handler):
             self.send({"classes": self._reader().classes()})
 
 
+#: The earliest and latest ``since`` answered (in UTC): what every database and datetime can hold.
+SINCE_RANGE = (datetime(1900, 1, 1), datetime(9999, 1, 1))
+
+
+def parse_since(values: list[bytes]) -> datetime | None:
+    """The ``since`` of a query (its raw values): None when absent or empty, else a naive datetime (local time,
+    as the records take it). Raises ValueError with the message for a 400."""
+    if len(values) > 1:
+        raise ValueError("give since once")
+    try:
+        text = values[0].decode("utf-8") if values else ""
+        if not text:
+            return None
+        if len(text) == 10:
+            since = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        else:
+            since = datetime.fromisoformat(text)
+        utc = since.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        utc = None
+    if utc is None or not SINCE_RANGE[0] <= utc < SINCE_RANGE[1]:
+        shown = values[0].decode("utf-8", "replace")[:40]
+        raise ValueError(f"since must be a date (YYYY-MM-DD) or date-time (ISO 8601) between "
+                         f"{SINCE_RANGE[0].year} and {SINCE_RANGE[1].year - 1}, not {shown!r}")
+    return since.astimezone().replace(tzinfo=None) if since.tzinfo else since
+
+
 class AttendanceHandler(_Handler):
     def get(self, class_name: str) -> None:
-        since_text = self.get_query_argument("since", "")
         try:
-            since = datetime.fromisoformat(since_text) if since_text else None
-            if since_text and len(since_text) == 10:
-                since = datetime.combine(date.fromisoformat(since_text), datetime.min.time())
-        except ValueError:
-            self._fail(400, f"since must be a date (YYYY-MM-DD) or date-time, not {since_text!r}")
+            since = parse_since(self.request.query_arguments.get("since", []))
+        except ValueError as err:
+            self._fail(400, str(err))
         with _Errors(self):
             sessions = self._reader().attendance_since(class_name, since)
-            self.send({"class": class_name, "since": since_text or None, "sessions": sessions})
+            self.send({"class": class_name, "since": self.get_query_argument("since", "") or None,
+                       "sessions": sessions})
 
 
 class _Errors:
@@ -89,6 +114,8 @@ class _Errors:
     def __exit__(self, kind, error, tb) -> bool:
         if isinstance(error, PermissionDenied):
             self.handler._fail(403, str(error))
+        if isinstance(error, UnknownClassError):  # the store's message lists the school's classes: not passed on
+            self.handler._fail(404, f"no class {error.class_name!r}")
         if isinstance(error, (RecordsError, AccessError)):
             self.handler._fail(404, str(error))
         if isinstance(error, AttendanceError):

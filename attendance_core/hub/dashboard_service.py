@@ -19,7 +19,9 @@ instead of once per teacher (``docs/hub.md``, "Sized by measurement").
 """
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,10 @@ from traitlets import Type
 from voila.request_info_handler import RequestInfoSocketHandler
 
 from ..config import load_settings
-from ..school.access import HUB_USER_ENV, SHARED_DASHBOARD_ENV
-from ..server import is_loopback
-from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelWebsocketHandler, _BindOnStart, scrub_logs
+from ..school.access import HUB_USER_ENV, REQUEST_INFO_HEADER, REQUEST_INFO_SECRET_ENV, SHARED_DASHBOARD_ENV
+from ..server import SAME_SITE, SECRET_ENVS, is_loopback
+from ..server.hooks import AttendanceVoila, DashboardPageHandler, TrackedKernelWebsocketHandler, _BindOnStart
+from ..server.scrub import scrub_logs
 
 #: Set by :class:`DashboardKernels` from the page's signed-in user; becomes the kernel's ``JUPYTERHUB_USER``.
 _PAGE_USER = "_ATTENDANCE_PAGE_USER"
@@ -43,21 +46,49 @@ _PAGE_USER = "_ATTENDANCE_PAGE_USER"
 #: replacements (3 core-seconds each) start after the rush instead of slowing every page of it down; a
 #: teacher who finds no kernel ready gets one started for their page at once.
 REFILL_SECONDS = 60.0
-#: The service's own hub credentials and settings: never passed on to a kernel.
-_HUB_PREFIXES = ("JUPYTERHUB_", "JPY_")
+#: What a page's kernel gets of the service's environment: the dashboard's settings (``ATTENDANCE_*``, among
+#: them the records' database and the recognition pool), Voilà's own, the teacher's name this server sets,
+#: and the basics of a Python process. Not the service's hub credentials (``JUPYTERHUB_*``, ``JPY_*``), serve's
+#: login secrets, nor the Jupyter folders of the server (``JUPYTER_RUNTIME_DIR`` holds every kernel's
+#: connection file). See docs/hub.md, "What a page's kernel can reach".
+KERNEL_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+              "JUPYTER_NO_CONFIG", _PAGE_USER)
+KERNEL_ENV_PREFIXES = ("ATTENDANCE_", "VOILA_")
+
+
+def kernel_environment(environ) -> dict[str, str]:
+    """The environment a page's kernel starts with: :data:`KERNEL_ENV` and :data:`KERNEL_ENV_PREFIXES` of ``environ``."""
+    return {k: v for k, v in environ.items()
+            if (k in KERNEL_ENV or k.startswith(KERNEL_ENV_PREFIXES)) and k not in SECRET_ENVS}
 
 
 class DashboardKernels(AsyncMappingKernelManager):
     """The kernels of the dashboard pages: started without the service's hub credentials; a kernel started
-    for a page (not preheated) gets the page's signed-in user as ``JUPYTERHUB_USER``."""
+    for a page (not preheated) gets the page's signed-in user as ``JUPYTERHUB_USER``; each kernel a secret of
+    its own for the request-info channel (:class:`PageRequestInfoHandler`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._request_secrets: dict[str, str] = {}
 
     async def start_kernel(self, *args, **kwargs):
-        env = {k: v for k, v in (kwargs.get("env") or os.environ).items() if not k.startswith(_HUB_PREFIXES)}
+        env = kernel_environment(kwargs.get("env") or os.environ)
         user = env.pop(_PAGE_USER, None)
         if user:
             env[HUB_USER_ENV] = user
         env[SHARED_DASHBOARD_ENV] = "1"
-        return await super().start_kernel(*args, **{**kwargs, "env": env})
+        env[REQUEST_INFO_SECRET_ENV] = secret = secrets.token_urlsafe(32)
+        kernel_id = await super().start_kernel(*args, **{**kwargs, "env": env})
+        self._request_secrets[kernel_id] = secret
+        return kernel_id
+
+    async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+        self._request_secrets.pop(kernel_id, None)
+        return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+
+    def request_secret(self, kernel_id: str) -> str | None:
+        """The secret kernel ``kernel_id`` was started with (None: no such kernel of this server)."""
+        return self._request_secrets.get(kernel_id)
 
 
 class HubIdentityProvider(JupyterHubIdentityProvider):
@@ -138,13 +169,23 @@ class OwnKernelHandler(KernelHandler):
 
 
 class PageRequestInfoHandler(RequestInfoSocketHandler):
-    """Voilà's request-info channel to a preheated kernel, for the kernels of this machine only (not through
-    the hub's proxy), carrying the signed-in teacher's name to the kernel that serves their page."""
+    """Voilà's request-info channel to a preheated kernel, carrying the signed-in teacher's name to the kernel
+    that serves their page: for that kernel only, which proves it with the secret it was started with.
 
-    def get(self, *args, **kwargs):
-        if self.request.headers.get("X-Forwarded-For") or not is_loopback(self.request.remote_ip or ""):
+    Voilà's channel answers anyone who knows a kernel id (``ps`` shows them to every account of the machine) and
+    keeps one listener per kernel, the newest: a stranger's connection took the teacher's name and left the page
+    waiting. Without the kernel's secret, or through the hub's proxy, the answer is 403 (logged)."""
+
+    def get(self, kernel_id: str, *args, **kwargs):
+        expected = getattr(self.settings["kernel_manager"], "request_secret", lambda _: None)(kernel_id)
+        offered = self.request.headers.get(REQUEST_INFO_HEADER, "")
+        if (self.request.headers.get("X-Forwarded-For") or not is_loopback(self.request.remote_ip or "")
+                or not expected or not hmac.compare_digest(offered.encode(), expected.encode())):
+            log = self.settings["attendance"].app.log
+            log.warning("Refused the request-info channel of kernel %s to %s: %s", kernel_id[:36],
+                        self.request.remote_ip, "not its kernel's secret" if expected else "no such kernel")
             raise tornado.web.HTTPError(403)
-        return super().get(*args, **kwargs)
+        return super().get(kernel_id, *args, **kwargs)
 
     def open(self, kernel_id: str) -> None:
         self._for_kernel = kernel_id
@@ -199,6 +240,9 @@ def voila_config(settings, notebook: Path, port: int, base_url: str, ip: str = "
         preheat_kernel=warm > 0, default_pool_size=warm,
         multi_kernel_manager_class="attendance_core.hub.dashboard_service.DashboardKernels")
     config["VoilaKernelManager"] = {"fill_delay": REFILL_SECONDS}
+    # The hub's OAuth cookies of this service (service-dashboard, its -oauth-state) SameSite as every other
+    # cookie: JupyterHub gives a spawned server this option, not a service.
+    config["HubOAuth"] = {"cookie_options": dict(SAME_SITE)}
     config["AttendanceVoila"] = {"max_kernels": settings.hub_max_kernels,
                                  "max_kernels_per_user": settings.max_kernels_per_user}
     return config

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import load_settings
+from ..server.scrub import scrub_logs
 from .plan import HubError, check_shared_records, open_directory
+
+__all__ = ["post_auth", "pre_spawn", "refuse_foreign_hosts", "runtime_dir", "scrub_logs"]
 
 
 def _record_sign_in(name: str) -> None:

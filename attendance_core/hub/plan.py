@@ -31,7 +31,7 @@ from ..school import access
 from ..config import ENV_PREFIX, ConfigError, Settings
 from ..files import write_new_private
 from ..records import Store
-from ..server import DASHBOARD_NOTEBOOK, SECRET_ENVS, TEMPLATES, is_loopback
+from ..server import DASHBOARD_NOTEBOOK, SAME_SITE, SECRET_ENVS, TEMPLATES, is_loopback
 from ..server.foreground import wait_passing_stop_signals
 from . import AUTHENTICATORS, DASHBOARD_SERVICE, DEFAULT_IP, DEFAULT_PORT
 from .teacher_server import DASHBOARD_PATH, server_config
@@ -171,7 +171,7 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             "cleanup_servers": True,
             # Every cookie of the hub and of the teachers' servers (the spawner passes these on): not sent
             # with another site's requests.
-            "tornado_settings": {"cookie_options": {"samesite": "Lax"}},
+            "tornado_settings": {"cookie_options": dict(SAME_SITE)},
             "services": [],
             "load_roles": [],
             # The hub's pages with readable contrast (hub/templates/page.html; docs/dashboard.md, "Accessibility").
@@ -193,8 +193,8 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
             "open_signup": False,
             "minimum_password_length": MIN_PASSWORD_LENGTH,
             "check_common_password": True,
-            "allowed_failed_logins": 5,
-            "seconds_before_next_try": 600,
+            # Failed logins are braked per address and per name by the login form (login.py), which says so.
+            "allowed_failed_logins": 0,
         },
         "Spawner": {
             "cmd": [sys.executable, "-m", "jupyterhub.singleuser"],
@@ -302,6 +302,7 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
         for name, value in values.items():
             lines.append(f"c.{section}.{name} = {value!r}")
     lines += ["from attendance_core.hub import hooks as _hooks",
+              "_hooks.scrub_logs()  # no token in the log, even URL-encoded in a redirect's next=",
               "c.Spawner.pre_spawn_hook = _hooks.pre_spawn",
               "c.Authenticator.post_auth_hook = _hooks.post_auth",
               f"c.Spawner.environment['JUPYTER_RUNTIME_DIR'] = _hooks.runtime_dir({str(folder / 'run')!r})"]

@@ -19,7 +19,9 @@ from typing import Any
 from unittest import mock
 
 from ..config import load_settings
+from ..server import SAME_SITE
 from ..server.hooks import DashboardPageHandler, Guard, OwnKernelShutdownHandler
+from ..server.scrub import scrub_logs
 
 
 @dataclass
@@ -68,6 +70,7 @@ def _load_jupyter_server_extension(server_app) -> None:
     from tornado.ioloop import PeriodicCallback
     import voila.server_extension as voila_extension
 
+    scrub_logs()  # a token in a logged address, even URL-encoded in a redirect's next=, as on the hub
     settings = load_settings()
     guard = ServerGuard(TeacherLimits(server_app.kernel_manager, server_app.log, settings.max_kernels_per_user))
     server_app.web_app.settings["attendance"] = guard
@@ -76,8 +79,7 @@ def _load_jupyter_server_extension(server_app) -> None:
     server_app.web_app.settings.update(mathjax_url=None, mathjax_config=None)
     # The server's _xsrf cookie, like the hub's cookies (tornado_settings in plan.py), not sent with another
     # site's requests (jupyter_server sets only its path).
-    xsrf = server_app.web_app.settings.setdefault("xsrf_cookie_kwargs", {})
-    xsrf.setdefault("samesite", "Lax")
+    server_app.web_app.settings.setdefault("xsrf_cookie_kwargs", {}).update(SAME_SITE)
     with mock.patch.object(voila_extension, "TornadoVoilaHandler", TeacherPageHandler), \
             mock.patch.object(voila_extension, "VoilaShutdownKernelHandler", OwnKernelShutdownHandler):
         voila_extension._load_jupyter_server_extension(server_app)

@@ -23,7 +23,7 @@ a student's records: the school's part of the store), ``reports`` (:class:`Repor
 (CSV and XLSX holding text only).
 """
 from .engine import create_engine
-from .errors import BUSY_TIMEOUT, DuplicateSessionError, RecordsError, UnknownStudentError
+from .errors import BUSY_TIMEOUT, DuplicateSessionError, RecordsError, UnknownClassError, UnknownStudentError
 from .export import FORMULA_STARTS, csv_safe, spreadsheet_text, write_csv, write_xlsx
 from .migrations import MIGRATIONS, SCHEMA_VERSION, current_version, migrate
 from .queries import CORRECTION_COLUMNS, MARK_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS
@@ -38,7 +38,7 @@ __all__ = [
     "BUSY_TIMEOUT", "CORRECTION_COLUMNS", "FORGOTTEN_NAME", "FORMULA_STARTS", "MARK_COLUMNS", "MIGRATIONS",
     "REPORT_SESSION_COLUMNS", "SCHEMA_VERSION", "SESSION_COLUMNS", "STUDENT_COLUMNS", "SUMMARY_COLUMNS",
     "DuplicateSessionError", "ForgetResult", "PurgeResult", "RecordsError", "RegisterChanges", "Report",
-    "SchoolRegister", "Store", "UnknownStudentError", "check_text", "class_students", "classes",
+    "SchoolRegister", "Store", "UnknownClassError", "UnknownStudentError", "check_text", "class_students", "classes",
     "consent_changes", "corrections", "create_engine", "csv_safe", "current_version",
     "marks", "metadata", "migrate", "schema_version", "session_photos", "sessions", "spreadsheet_text",
     "students", "text_limit", "to_local", "to_utc", "write_csv", "write_xlsx",

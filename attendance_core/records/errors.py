@@ -39,6 +39,14 @@ class UnknownStudentError(RecordsError):
     """No student with this id in the records."""
 
 
+class UnknownClassError(RecordsError):
+    """No class of this name in the records (no session saved for it, no imported list); ``class_name``."""
+
+    def __init__(self, class_name: str, message: str):
+        self.class_name = class_name
+        super().__init__(message)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of an SQLite ``url`` (None for another database or an in-memory one)."""
     u = sa.make_url(url)

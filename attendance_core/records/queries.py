@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 import sqlalchemy as sa
 
 from ..results import STATUSES
-from .errors import RecordsError
+from .errors import RecordsError, UnknownClassError
 from .schema import class_students, classes, corrections, marks, session_photos, sessions, students
 from .times import to_local
 
@@ -100,10 +100,11 @@ def require_session(conn: sa.Connection, session_id: int) -> None:
 
 
 def require_class(conn: sa.Connection, class_name: str) -> int:
-    """The database id of class ``class_name``; :class:`RecordsError` naming the known classes if none."""
+    """The database id of class ``class_name``; :class:`UnknownClassError` naming the known classes if none (for
+    the command line's user: a front end serving others must not pass the list on)."""
     cid = conn.execute(sa.select(classes.c.id).where(classes.c.name == class_name)).scalar()
     if cid is None:
         known = list(conn.execute(sa.select(classes.c.name).order_by(classes.c.name)).scalars())
-        raise RecordsError(f"no class {class_name!r} in the records"
-                           + (f" (classes: {', '.join(known)})" if known else " (no session saved yet)"))
+        raise UnknownClassError(class_name, f"no class {class_name!r} in the records"
+                                + (f" (classes: {', '.join(known)})" if known else " (no session saved yet)"))
     return cid

@@ -4,6 +4,8 @@ Migrations (:mod:`.migrations`) build these tables step by step; this module say
 """
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from .errors import RecordsError
@@ -114,6 +116,19 @@ consent_changes = sa.Table(  # v3: every consent recorded, for the data-protecti
 def text_limit(column: sa.Column) -> int | None:
     """The most characters ``column`` keeps (None: no limit)."""
     return getattr(column.type, "length", None)
+
+
+#: Characters an imported name, class or id may not hold (``school.classlist``, ``school.oneroster_read``):
+#: controls (C0, DEL, C1: a terminal obeys them, ESC clears the screen or retitles the window) and the
+#: bidirectional controls that reorder what is shown (U+202E turns "gpj.exe" into "exe.jpg"); line and
+#: paragraph separators. Zero-width joiners stay: names in many scripts need them.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of :data:`UNSAFE_CHARACTERS` in ``text``, named (``the control character U+001B``); or None."""
+    found = UNSAFE_CHARACTERS.search(text)
+    return f"the control character U+{ord(found.group()):04X}" if found else None
 
 
 def check_text(what: str, value: str | None, column: sa.Column) -> None:

@@ -10,7 +10,8 @@ lists of student ids, sessions and marks, users and class assignments) and the r
 - :mod:`.classlist`: a ``student_id,name,class[,photo][,consent]`` CSV read (:func:`read_class_list`)
   and imported (:func:`import_class_list`); importing the same file again changes nothing.
 - :mod:`.oneroster`: a OneRoster 1.1 / 1.2 CSV bundle (bulk or delta) imported in one transaction
-  (:func:`import_oneroster`): students, classes, enrolments, teachers and their classes.
+  (:func:`import_oneroster`): students, classes, enrolments, teachers and their classes; a mass removal held.
+  :mod:`.oneroster_read` reads the bundle (folder or ZIP) as outside input: sizes counted, rows streamed.
 - :mod:`.consent`: :func:`set_consent`; refusing it deletes the student's cached encodings.
 - :mod:`.retention`: :func:`purge` what is older than the retention period; :func:`export_student`
   (a subject access request).

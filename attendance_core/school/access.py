@@ -39,6 +39,11 @@ HUB_USER_ENV = "JUPYTERHUB_USER"
 #: Set in the kernels of the hub's shared dashboard (``hub/dashboard_service.py``): the page's teacher comes
 #: from the server, after the page is requested, and a kernel without one may not open the records.
 SHARED_DASHBOARD_ENV = "ATTENDANCE_SHARED_DASHBOARD"
+#: A preheated kernel's own secret, given to it at start, that it sends (as REQUEST_INFO_HEADER) to Voilà's
+#: request-info channel to learn its page's teacher: the channel answers no one without it (another account
+#: of the machine can read kernel ids in `ps`, not a process's environment).
+REQUEST_INFO_SECRET_ENV = "ATTENDANCE_REQUEST_INFO_SECRET"
+REQUEST_INFO_HEADER = "X-Attendance-Kernel-Secret"
 # JupyterHub user names as its authenticators normalise them (lower case; LDAP and e-mail style names).
 _NAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,127}")
 
@@ -86,13 +91,45 @@ def hub_user(environ: "os._Environ[str] | dict[str, str] | None" = None) -> str 
     env = os.environ if environ is None else environ
     shared = env.get(SHARED_DASHBOARD_ENV) == "1"
     if shared and environ is None and env.get("VOILA_PREHEAT") == "True":
-        from voila.utils import wait_for_request
-
-        wait_for_request()
+        _wait_for_page(env)
     name = env.get(HUB_USER_ENV, "").strip()
     if shared and not name:
         raise PermissionDenied("This page does not know who signed in: reload it (the hub's login is needed).")
     return normalize_user(name) if name else None
+
+
+def _wait_for_page(env) -> None:
+    """In a preheated kernel: wait until a page takes this kernel, and put its request's info (the teacher's
+    name) into ``env``. Voilà's ``wait_for_request``, with this kernel's secret sent to the channel."""
+    import asyncio
+    import json
+    import threading
+
+    import websockets
+    from voila.utils import ENV_VARIABLE
+
+    secret = env.pop(REQUEST_INFO_SECRET_ENV, "")  # needed once; no later code of the kernel finds it there
+    base = env.get(ENV_VARIABLE.VOILA_WS_BASE_URL, env.get(ENV_VARIABLE.VOILA_SERVER_URL, "/"))
+    url = (f"ws://{env.get(ENV_VARIABLE.VOILA_APP_IP, '127.0.0.1')}:{env.get(ENV_VARIABLE.VOILA_APP_PORT, '8866')}"
+           f"{base}voila/query/{env.get(ENV_VARIABLE.VOILA_KERNEL_ID, '')}")
+    received: list[str] = []
+
+    async def receive() -> None:
+        headers = {REQUEST_INFO_HEADER: secret}
+        async with websockets.connect(url, additional_headers=headers, open_timeout=30) as channel:
+            received.append(await channel.recv())
+
+    def run() -> None:  # the kernel's own event loop is running: a thread of its own, as Voilà does
+        try:
+            asyncio.run(receive())
+        except (OSError, asyncio.TimeoutError, websockets.WebSocketException):
+            pass  # no teacher's name: hub_user refuses to open the records
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join()
+    if received:
+        env.update({k: str(v) for k, v in json.loads(received[0]).items()})
 
 
 @dataclass(frozen=True)
@@ -323,9 +360,19 @@ class UserStore:
         return found[found["class"].map(lambda c: may_see(user, c))].reset_index(drop=True)
 
     def attendance_since(self, class_name: str, since=None) -> list[dict]:
-        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read)."""
-        require_class(self.user, class_name)
-        return self.store.attendance_since(class_name, since)
+        """:meth:`Store.attendance_since` of one of the user's classes (the SIS API's read); a class assigned to
+        a teacher but with nothing recorded yet has no sessions. Raises :class:`UnknownClassError` (naming no
+        other class) for a class no one has."""
+        from ..records import UnknownClassError
+
+        user = self.user
+        require_class(user, class_name)
+        try:
+            return self.store.attendance_since(class_name, since)
+        except UnknownClassError:
+            if class_name in user.classes or any(class_name in u.classes for u in self.directory.users()):
+                return []
+            raise UnknownClassError(class_name, f"no class {class_name!r} in the records") from None
 
     def report(self, class_name: str, *args, **kwargs):
         """:meth:`Store.report` of one of the user's classes."""

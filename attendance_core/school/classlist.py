@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ..errors import AttendanceError
 from ..files import write_atomic
 from ..images import is_image_file
+from ..records.schema import unsafe_character
 from ..results import CONSENT_GIVEN, CONSENT_NOT_ASKED, CONSENT_REFUSED, CONSENT_STATES
 from ..roster import roster_entries
 
@@ -161,7 +162,11 @@ def _add_row(result: ClassList, values: dict[str, str], line: int, base: Path) -
                or ("no name" if not name else None)
                or ("no class" if not class_name else None)
                or next((f"{column} {values[column][:40]!r} starts like a spreadsheet formula; row skipped"
-                        for column in ("name", "class") if FORMULA.match(values[column])), None))
+                        for column in ("name", "class") if FORMULA.match(values[column])), None)
+               or next((f"{column} holds {bad}, which is refused in names (it could rewrite a terminal or "
+                        "reorder the text shown); row skipped"
+                        for column, text in (("name", name), ("class", class_name))
+                        for bad in [unsafe_character(text)] if bad), None))
     if problem:
         result.problems.append(ClassListProblem(line, problem))
         return

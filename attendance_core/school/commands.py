@@ -20,10 +20,12 @@ EXIT_ROWS_SKIPPED = 1  # as `attendance mark` with a photo it could not use
 def _cmd_classes(args, settings: "Settings", out, err) -> int:
     if (args.file is None) == (args.oneroster is None):
         raise ValueError("give either a class-list FILE.csv or --oneroster DIR_OR_ZIP")
+    if args.allow_mass_removal and args.oneroster is None:
+        raise ValueError("--allow-mass-removal goes with --oneroster")
     if args.oneroster is not None:
         from .oneroster import import_oneroster
 
-        report = import_oneroster(args.oneroster, settings, by=args.by)
+        report = import_oneroster(args.oneroster, settings, by=args.by, allow_mass_removal=args.allow_mass_removal)
         skipped = []  # a bundle is imported whole, or not at all (OneRosterError)
     else:
         from .classlist import import_class_list
@@ -91,6 +93,9 @@ def add_school_commands(sub, classes_sub) -> None:
     q.add_argument("file", type=Path, metavar="FILE.csv", nargs="?")
     q.add_argument("--oneroster", type=Path, metavar="DIR_OR_ZIP",
                    help="a OneRoster 1.1 / 1.2 CSV bundle (folder or ZIP): students, classes, enrollments, teachers")
+    q.add_argument("--allow-mass-removal", action="store_true",
+                   help="import a OneRoster bundle even if it removes more than 20%% of the school's enrolments "
+                        "(refused otherwise: a truncated export)")
     q.add_argument("--by", help="who imports (recorded with consent; default: your login name)")
     q.add_argument("--roster", type=Path, dest="roster_dir", help="roster folder (default known_faces)")
     q.set_defaults(func=_cmd_classes)

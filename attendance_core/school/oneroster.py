@@ -13,10 +13,13 @@ and, per file, ``file.users=bulk|delta|absent``), ``orgs.csv``, ``academicSessio
   ``endDate`` passed) ends one, and the student leaves the class from then on: their past marks stay.
 
 A *bulk* file is the whole picture (what it no longer holds has ended); a *delta* file holds only
-changes. The import is all or nothing: the bundle is read and checked whole first (missing columns,
-unknown references, duplicate sourcedIds, formula-like cells, bytes that are not UTF-8, rows with more
-or fewer fields than the header, too many rows), every problem reported with its file and line, then
-written in one transaction. Importing the same bundle again changes nothing.
+changes. The import is all or nothing: the bundle is read and checked whole first (:mod:`.oneroster_read`:
+the ZIP's limits, missing columns, duplicate sourcedIds, formula-like cells, control characters, bytes that
+are not UTF-8, rows with more or fewer fields than the header, too many rows; here: unknown references),
+every problem reported with its file and line, then written in one transaction. Importing the same bundle
+again changes nothing. An import that would take more than :data:`MASS_REMOVAL_SHARE` of the school's
+enrolments away (a truncated export: every enrollment ``tobedeleted``, a bulk ``enrollments.csv`` with its
+header only) is refused, naming the count, unless the caller allows it (``--allow-mass-removal``).
 
 What OneRoster said is kept in three tables of the records database (``oneroster_classes``,
 ``oneroster_users``, ``oneroster_enrollments``), made on first use like :mod:`.access`'s, so that a
@@ -24,51 +27,30 @@ delta bundle can refer to what an earlier bundle brought.
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ..errors import AttendanceError
 from ..records.register import insert_rows
 from . import access
-from .classlist import FORMULA as _FORMULA, STUDENT_ID, same_names
+from .classlist import STUDENT_ID, same_names
+from .oneroster_read import (ABSENT, ACTIVE, BULK, DELTA, TO_BE_DELETED, VERSIONS, Bundle, OneRosterError, Row,
+                             read_bundle)
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..records import Store
 
-VERSIONS = ("1.1", "1.2")
-BULK, DELTA, ABSENT = "bulk", "delta", "absent"
-ACTIVE, TO_BE_DELETED = "active", "tobedeleted"
+__all__ = ["ABSENT", "ACTIVE", "BULK", "DELTA", "TO_BE_DELETED", "VERSIONS", "Bundle", "OneRosterError",
+           "OneRosterReport", "Row", "enrollment_history", "import_oneroster", "read_bundle"]
 STUDENT, TEACHER = "student", "teacher"
-#: The files read, and the columns each must have (the others are optional or not used).
-REQUIRED = {
-    "orgs.csv": ("sourcedId", "status", "dateLastModified", "name", "type"),
-    "academicSessions.csv": ("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate"),
-    "classes.csv": ("sourcedId", "status", "dateLastModified", "title", "schoolSourcedId"),
-    "users.csv": ("sourcedId", "status", "dateLastModified", "enabledUser", "username", "givenName", "familyName"),
-    "enrollments.csv": ("sourcedId", "status", "dateLastModified", "classSourcedId", "userSourcedId", "role"),
-    "roles.csv": ("sourcedId", "status", "dateLastModified", "userSourcedId", "roleType", "role"),
-}
-#: Cells the records keep, checked for spreadsheet formulas; per file.
-KEPT = {
-    "classes.csv": ("sourcedId", "title", "classCode"),
-    "users.csv": ("sourcedId", "username", "givenName", "familyName"),
-    "enrollments.csv": ("sourcedId", "classSourcedId", "userSourcedId"),
-}
-#: Largest bundle read: rows per file and bytes per file (a district's is far smaller).
-MAX_ROWS = 500_000
-MAX_FILE_BYTES = 256 * 2**20
-#: Problems listed before the rest are only counted.
-MAX_SHOWN = 50
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: An import removing more than this share of the school's enrolments (students from classes and teachers
+#: from classes, together) is refused unless allowed; fewer than MASS_REMOVAL_MIN removals always pass.
+MASS_REMOVAL_SHARE = 0.2
+MASS_REMOVAL_MIN = 10
 
 metadata = sa.MetaData()
 or_classes = sa.Table(
@@ -97,192 +79,6 @@ or_enrollments = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # active, or tobedeleted once ended
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
-
-
-class OneRosterError(AttendanceError, ValueError):
-    """A bundle that cannot be imported; ``problems`` lists each ``file line N: what``; nothing was imported."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source, self.problems = source, problems
-        shown = problems[:MAX_SHOWN]
-        more = f"\n  ... and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
-        super().__init__(f"{source}: not imported, nothing was changed ({len(problems)} problem"
-                         f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  {p}" for p in shown) + more)
-
-
-@dataclass
-class Row:
-    """One CSV row: its ``line`` in ``file`` and its cells by column name."""
-
-    file: str
-    line: int
-    cells: dict[str, str]
-
-    def __getitem__(self, column: str) -> str:
-        return self.cells.get(column, "")
-
-    def where(self) -> str:
-        return f"{self.file} line {self.line}"
-
-
-@dataclass
-class Bundle:
-    """A bundle read and checked: the manifest's version, each file's mode, and the rows of each file."""
-
-    source: str
-    version: str
-    modes: dict[str, str]
-    rows: dict[str, list[Row]] = field(default_factory=dict)
-
-    def mode(self, name: str) -> str:
-        return self.modes.get(name, ABSENT)
-
-
-# --- Reading a bundle -------------------------------------------------------------------------------
-
-def _files(source: Path) -> Iterator[tuple[str, bytes]]:
-    """``(name, bytes)`` of each CSV file of a bundle folder or ZIP file (at its top, or in one folder)."""
-    if source.is_dir():
-        for path in sorted(source.iterdir()):
-            if path.suffix.lower() == ".csv" and path.is_file():
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    raise OneRosterError(str(source), [f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB"])
-                yield path.name, path.read_bytes()
-        return
-    try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise OneRosterError(str(source), [f"not a folder or a ZIP file ({err})"]) from None
-    with archive:
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            if info.is_dir() or name.suffix.lower() != ".csv" or name.name.startswith("."):
-                continue
-            if info.file_size > MAX_FILE_BYTES:
-                raise OneRosterError(str(source), [f"{info.filename}: larger than {MAX_FILE_BYTES // 2**20} MB"])
-            yield name.name, archive.read(info)
-
-
-def _decode(name: str, raw: bytes) -> tuple[str | None, str | None]:
-    """The text of a file, or the problem naming the line of its first byte that is not UTF-8."""
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        return None, (f"{name} line {line}: not UTF-8 (byte 0x{raw[err.start]:02x}); export the bundle "
-                      "as UTF-8")
-
-
-def _rows(name: str, text: str, problems: list[str]) -> tuple[list[str], list[Row]]:
-    """The header and rows of one CSV file; rows of the wrong length are problems, not rows."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [c.strip() for c in next(reader)]
-    except StopIteration:
-        problems.append(f"{name} line 1: empty file (no header)")
-        return [], []
-    except csv.Error as err:
-        problems.append(f"{name} line 1: not CSV ({err})")
-        return [], []
-    rows: list[Row] = []
-    line = reader.line_num
-    try:
-        for cells in reader:
-            first, line = line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                more = "more" if len(cells) > len(header) else "fewer"
-                problems.append(f"{name} line {first}: {len(cells)} fields, {more} than the header's {len(header)} "
-                                "(an unquoted comma?)")
-                continue
-            rows.append(Row(name, first, {h: c.strip() for h, c in zip(header, cells)}))
-            if len(rows) > MAX_ROWS:
-                problems.append(f"{name} line {first}: more than {MAX_ROWS} rows; split the bundle")
-                break
-    except csv.Error as err:
-        problems.append(f"{name} line {reader.line_num}: not CSV ({err})")
-    return header, rows
-
-
-def read_bundle(source: Path | str) -> Bundle:
-    """Read and check the CSV files of a bundle (folder or ZIP); raises :class:`OneRosterError` listing every problem."""
-    source = Path(source)
-    if not source.exists():
-        raise OneRosterError(str(source), ["no such folder or ZIP file"])
-    texts: dict[str, str] = {}
-    problems: list[str] = []
-    for name, raw in _files(source):
-        text, problem = _decode(name, raw)
-        if problem:
-            problems.append(problem)
-        elif text is not None:
-            texts[name] = text
-    if "manifest.csv" not in texts:
-        if not problems:
-            problems.append("manifest.csv: missing (a OneRoster bundle starts with its manifest)")
-        raise OneRosterError(str(source), problems)
-    header, manifest_rows = _rows("manifest.csv", texts["manifest.csv"], problems)
-    if header[:2] != ["propertyName", "value"]:
-        problems.append(f"manifest.csv line 1: the header must be propertyName,value, not {','.join(header)}")
-    manifest = {r["propertyName"]: r["value"] for r in manifest_rows}
-    version = manifest.get("oneroster.version", "")
-    if version not in VERSIONS:
-        problems.append(f"manifest.csv: oneroster.version is {version!r}; this reads {' and '.join(VERSIONS)}")
-    modes = {}
-    for name in REQUIRED:
-        mode = manifest.get(f"file.{name[:-4]}", ABSENT).strip().lower() or ABSENT
-        if mode not in (BULK, DELTA, ABSENT):
-            problems.append(f"manifest.csv: file.{name[:-4]} is {mode!r}, not bulk, delta or absent")
-            continue
-        if mode != ABSENT and name not in texts:
-            problems.append(f"{name}: missing, but manifest.csv says file.{name[:-4]}={mode}")
-            continue
-        if mode == ABSENT and name in texts:
-            problems.append(f"{name}: present, but manifest.csv says file.{name[:-4]}=absent")
-            continue
-        modes[name] = mode
-    bundle = Bundle(str(source), version, {n: m for n, m in modes.items() if m != ABSENT})
-    for name in bundle.modes:
-        header, rows = _rows(name, texts[name], problems)
-        missing = [c for c in REQUIRED[name] if c not in header]
-        if version == "1.1" and name == "users.csv" and "role" not in header:
-            missing.append("role")
-        if header and missing:
-            problems.append(f"{name} line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-            continue
-        bundle.rows[name] = rows
-        _check_rows(name, rows, bundle.mode(name), problems)
-    if problems:
-        raise OneRosterError(str(source), problems)
-    return bundle
-
-
-def _check_rows(name: str, rows: list[Row], mode: str, problems: list[str]) -> None:
-    """Per-row checks of one file: sourcedIds present and unique, status, formula-like cells, dates."""
-    seen: dict[str, int] = {}
-    for row in rows:
-        sid = row["sourcedId"]
-        if not sid:
-            problems.append(f"{row.where()}: no sourcedId")
-        elif sid in seen:
-            problems.append(f"{row.where()}: sourcedId {sid!r} again (first on line {seen[sid]})")
-        else:
-            seen[sid] = row.line
-        status = row["status"].lower()
-        if status not in ("", ACTIVE, TO_BE_DELETED):
-            problems.append(f"{row.where()}: status {row['status']!r} is neither active nor tobedeleted")
-        elif mode == DELTA and not status:
-            problems.append(f"{row.where()}: a delta file needs a status (active or tobedeleted)")
-        row.cells["status"] = status or ACTIVE
-        for column in KEPT.get(name, ()):
-            if _FORMULA.match(row[column]):
-                problems.append(f"{row.where()}: {column} {row[column][:40]!r} starts like a spreadsheet formula")
-        for column in ("beginDate", "endDate"):
-            if row[column] and not _DATE.match(row[column]):
-                problems.append(f"{row.where()}: {column} {row[column]!r} is not a date (YYYY-MM-DD)")
-        if row["dateLastModified"] and not _DATE.match(row["dateLastModified"]):
-            problems.append(f"{row.where()}: dateLastModified {row['dateLastModified']!r} is not a date-time")
 
 
 # --- What a bundle means ----------------------------------------------------------------------------
@@ -377,12 +173,14 @@ def _roles(bundle: Bundle, known_users: dict[str, sa.Row]) -> dict[str, str]:
 
 
 def import_oneroster(source: Path | str, settings: "Settings", by: str | None = None,
-                     store: "Store | None" = None, today: date | None = None) -> OneRosterReport:
+                     store: "Store | None" = None, today: date | None = None,
+                     allow_mass_removal: bool = False) -> OneRosterReport:
     """Import a OneRoster CSV bundle (folder or ZIP) into the records, all or nothing.
 
     by: who imports (recorded with each new student's consent); today: the day tobedeleted
-    enrollments end when the bundle gives no date (default: today). Raises :class:`OneRosterError`
-    naming each file, line and problem; the records are then as they were.
+    enrollments end when the bundle gives no date (default: today); allow_mass_removal: write even an
+    import that removes more than :data:`MASS_REMOVAL_SHARE` of the school's enrolments. Raises
+    :class:`OneRosterError` naming each file, line and problem; the records are then as they were.
     """
     from ..records import RecordsError, Store
     from ..records.engine import writing
@@ -400,7 +198,10 @@ def import_oneroster(source: Path | str, settings: "Settings", by: str | None = 
         metadata.create_all(store.engine, checkfirst=True)
         access.metadata.create_all(store.engine, checkfirst=True)
         with writing(store.engine) as conn:
+            before = _enrolments(conn)
             report = _apply(conn, bundle, by, today, utcnow(), apply_register, check_register)
+            if not allow_mass_removal:
+                _hold_mass_removal(bundle, report, before)  # raising here rolls the transaction back
     except sa.exc.SQLAlchemyError as err:
         raise database_error(err, store.url) from None
     except RecordsError as err:
@@ -409,6 +210,28 @@ def import_oneroster(source: Path | str, settings: "Settings", by: str | None = 
         if own:
             store.close()
     return report
+
+
+def _enrolments(conn: sa.Connection) -> int:
+    """Students in classes and teachers assigned to classes, in the records now."""
+    from ..records.schema import class_students
+
+    return (conn.execute(sa.select(sa.func.count()).select_from(class_students)).scalar_one()
+            + conn.execute(sa.select(sa.func.count()).select_from(access.class_teachers)).scalar_one())
+
+
+def _hold_mass_removal(bundle: Bundle, report: "OneRosterReport", before: int) -> None:
+    """Raise :class:`OneRosterError` if the import removed more than :data:`MASS_REMOVAL_SHARE` of ``before``
+    enrolments (and at least :data:`MASS_REMOVAL_MIN`)."""
+    removed = len(report.left) + len(report.unassigned)
+    if removed < MASS_REMOVAL_MIN or removed <= MASS_REMOVAL_SHARE * before:
+        return
+    modes = ", ".join(f"{n[:-4]}: {m}" for n, m in bundle.modes.items())
+    raise OneRosterError(bundle.source, [
+        f"it would remove {removed} of the school's {before} enrolments ({removed / before:.0%}; at most "
+        f"{MASS_REMOVAL_SHARE:.0%} are removed without asking): {len(report.left)} students from their classes "
+        f"and {len(report.unassigned)} teachers from theirs ({modes}). A truncated or partial export? If these "
+        "removals are meant, import it again with --allow-mass-removal"])
 
 
 def _apply(conn: sa.Connection, bundle: Bundle, by: str, today: date, now: datetime,

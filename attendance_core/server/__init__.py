@@ -59,6 +59,9 @@ SECRET_ENVS = (TOKEN_ENV, "ATTENDANCE_PASSWORD_HASH")
 PASSWORD_FILE = "dashboard-password"
 MIN_PASSWORD_LENGTH = 12
 MIN_TOKEN_LENGTH = 16
+#: What every cookie of ``serve`` and ``hub`` carries: not sent with another site's requests (Firefox and Safari
+#: do not assume it as Chromium does).
+SAME_SITE = {"samesite": "Lax"}
 #: Room for the widget protocol around the photos of one upload (names, headers, offsets).
 MESSAGE_OVERHEAD = 2**20
 
@@ -185,7 +188,8 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
             "local_hostnames": ["localhost"],
             "websocket_max_message_size": websocket_limit(settings),
             "xsrf_cookies": True,
-            "cookie_options": {"httponly": True, "samesite": "Lax"},
+            # Every cookie not sent with another site's requests: _xsrf's here, the login's below.
+            "xsrf_cookie_kwargs": dict(SAME_SITE),
             "headers": {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"},
         },
     }
@@ -210,6 +214,8 @@ def plan_server(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PO
         "PasswordIdentityProvider": {
             "hashed_password": hashed,
             "allow_password_change": False,
+            # The login cookie (jupyter_server reads these here, not from the tornado settings' cookie_options).
+            "cookie_options": {"httponly": True, **SAME_SITE},
         },
         # Kernels talk to the server over Unix sockets in Voila's private (0700) folder, not over TCP
         # ports that any user of the machine could connect to and listen on.

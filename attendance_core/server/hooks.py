@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -39,46 +37,17 @@ from traitlets import Float, Int, Type
 from voila.app import Voila
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
-from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler, read_header_from_binary_message
 from voila.voila_identity_provider import VoilaLoginHandler
 
 from . import PARENT_ENV, TEMPLATE, TEMPLATES
-from .limits import KernelQuota, LoginLimiter
+from .limits import KernelQuota, LoginLimiter, refusal_message
+from .scrub import scrub_logs
 
-#: Query parameters whose values are secrets, wherever they appear in a logged URL.
-_SECRET_PARAMETER = re.compile(r"([?&;][^=&\s]*(?:token|password|passwd|xsrf|auth)[^=&\s]*=)[^&\s\"'<>]*",
-                               re.IGNORECASE)
 PR_SET_PDEATHSIG = 1
 #: The pages around the dashboard (login, logout, errors): found in the dashboard's template before Jupyter
 #: Server's own.
 PAGE_TEMPLATES = TEMPLATES / "voila" / "templates" / TEMPLATE
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with secret query values and the given secret strings replaced by ``[secret]``."""
-    text = _SECRET_PARAMETER.sub(r"\1[secret]", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[secret]")
-    return text
-
-
-def scrub_logs(secrets: tuple[str, ...]) -> None:
-    """Make every log record of this process pass through :func:`scrub` (Tornado's, Jupyter's, Voilà's)."""
-    make_record = logging.getLogRecordFactory()
-
-    def factory(*args, **kwargs):
-        record = make_record(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's to report, not ours
-            return record
-        clean = scrub(message, secrets)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return record
-
-    logging.setLogRecordFactory(factory)
 
 
 def log_request(handler) -> None:
@@ -137,7 +106,10 @@ class Guard:
         return self.connections.get(kernel_id, 0)
 
     def sweep(self) -> None:
-        """Every second: stop with the parent; shut down the kernels whose page is gone."""
+        """Every second: stop with the parent; shut down the kernels whose page is gone: idle ones after
+        ``closed_page_seconds`` (page closed) or ``unopened_page_seconds`` (never opened); a page's kernel still
+        busy with no page connected (hung: its page gone while it works, or waiting for what never comes) after
+        ``unopened_page_seconds``. Busy kernels no page has taken (Voilà's preheated ones) are left alone."""
         if self.parent and os.getppid() != self.parent:
             self.app.log.warning("attendance serve (pid %s) is gone: stopping", self.parent)
             IOLoop.current().stop()
@@ -157,7 +129,16 @@ class Guard:
             except KeyError:
                 continue
             if getattr(kernel, "execution_state", "") in ("busy", "starting"):
-                continue  # still rendering the page (or working for it)
+                taken = self.quota.taken_at(kernel_id)
+                if taken is None:
+                    continue  # preheated, waiting for a page
+                closed = self.last_closed.get(kernel_id)
+                quiet = now - max(taken, closed or 0)
+                if quiet >= self.app.unopened_page_seconds:
+                    why = "closed" if closed else "never opened"
+                    IOLoop.current().add_callback(self.shut_down, kernel_id,
+                                                  f"its page was {why} and it has been busy for {quiet:.0f} s (hung)")
+                continue  # else still rendering the page (or working for it)
             if kernel_id in self.last_closed:
                 quiet, limit, why = now - self.last_closed[kernel_id], self.app.closed_page_seconds, "closed"
             else:
@@ -256,10 +237,46 @@ class DashboardPageHandler(TornadoVoilaHandler):
             guard.quota.release(reservation)
 
 
+#: Kernel messages that never go to a page: what a kernel prints (stdout, stderr: a library's warning, a
+#: traceback with the server's paths when a crafted comm_open fails) and errors. The dashboard shows its
+#: errors in its own widgets; what was held back is logged by the server (the first 500 characters).
+PAGE_HIDDEN_MESSAGES = frozenset({"stream", "error"})
+
+
+def _hidden(message) -> tuple[str, str] | None:
+    """(msg_type, its text) of a message on its way to a page that must not reach it; None for the others."""
+    if isinstance(message, bytes):
+        header = read_header_from_binary_message(message)  # Voilà's reader of the v1 framing
+        kind = header.get("msg_type") if isinstance(header, dict) else None
+        return (kind, "") if kind in PAGE_HIDDEN_MESSAGES else None
+    if isinstance(message, str):
+        if not any(f'"{kind}"' in message for kind in PAGE_HIDDEN_MESSAGES):
+            return None  # (cheap: most messages are widget updates)
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    if not isinstance(message, dict):
+        return None
+    kind = (message.get("header") or {}).get("msg_type")
+    if kind not in PAGE_HIDDEN_MESSAGES:
+        return None
+    content = message.get("content") or {}
+    return kind, str(content.get("text") or "\n".join(content.get("traceback") or []) or content.get("evalue") or "")
+
+
 class TrackedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
-    """The kernel websocket, counted per kernel so that a kernel with no page left can be shut down."""
+    """The kernel websocket, counted per kernel so that a kernel with no page left can be shut down; what the
+    kernel prints and its errors (:data:`PAGE_HIDDEN_MESSAGES`) are not passed to the page."""
 
     _tracked = False
+
+    def write_message(self, message, binary=False):
+        hidden = _hidden(message)
+        if hidden:
+            self.log.warning("Kernel %s: its %s output kept from the page: %.500s", self.kernel_id, *hidden)
+            return None
+        return super().write_message(message, binary)
 
     async def open(self, kernel_id):
         await super().open(kernel_id)
@@ -302,14 +319,11 @@ class LimitedLoginHandler(VoilaLoginHandler):
         refusal = guard.logins.refusal(address)
         if refusal:
             scope, wait = refusal
-            minutes = max(1, math.ceil(wait / 60))
-            who = "from your address" if scope == "address" else "on this server"
-            self.log.warning("Login from %s refused: too many failed logins %s (another try in %d min)",
-                             address, "from it" if scope == "address" else "in total", minutes)
+            self.log.warning("Login from %s refused: too many failed logins %s (another try in %d s)",
+                             address, "from it" if scope == "address" else "in total", math.ceil(wait))
             self.set_status(429)
             self.set_header("Retry-After", str(math.ceil(wait)))
-            return self._render(message={"error": f"Too many failed logins {who}. Try again in {minutes} "
-                                                  f"minute{'s' if minutes > 1 else ''}."})
+            return self._render(message={"error": refusal_message(scope, wait)})
         super().post()
         if self.get_status() == 401:
             guard.logins.failed(address)

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ class LoginLimiter:
     """Counts failed logins per address and in total over a sliding window; says when to refuse a login.
 
     A refused login is not counted, so a blocked address is free again once its oldest failure is
-    ``window`` seconds old. A successful login clears its address's failures.
+    ``window`` seconds old. A successful login clears its address's failures. The "address" may be any key:
+    the hub also counts failures per user name (``hub/login.py``).
     """
 
     def __init__(self, per_address: int = LOGIN_FAILURES_PER_ADDRESS, total: int = LOGIN_FAILURES_TOTAL,
@@ -60,6 +62,16 @@ class LoginLimiter:
         self._by_address.pop(address, None)
 
 
+#: What a refused login is told, by the scope :meth:`LoginLimiter.refusal` names ("name": the hub's lock per user).
+REFUSED = {"address": "from your address", "total": "on this server", "name": "for this name: it is locked"}
+
+
+def refusal_message(scope: str, wait: float) -> str:
+    """The sentence a refused login shows: why (``scope``: address, total, name) and how long to wait."""
+    minutes = max(1, math.ceil(wait / 60))
+    return f"Too many failed logins {REFUSED[scope]}. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+
+
 @dataclass
 class KernelQuota:
     """Dashboard kernels per user and in total: a page reserves a place before its kernel starts.
@@ -71,6 +83,7 @@ class KernelQuota:
     total: int
     owners: dict[str, str] = field(default_factory=dict)  # kernel id -> user name
     pending: dict[int, str] = field(default_factory=dict)  # reservation -> user name (kernel not started yet)
+    bound_at: dict[str, float] = field(default_factory=dict)  # kernel id -> when its page took it (time.time())
     _next: int = 0
 
     def reserve(self, user: str) -> tuple[int | None, str]:
@@ -89,6 +102,7 @@ class KernelQuota:
         user = self.pending.pop(reservation, None)
         if user is not None:
             self.owners[kernel_id] = user
+            self.bound_at[kernel_id] = time.time()
 
     def release(self, reservation: int) -> None:
         """Give back a reservation whose kernel never started (the page failed first)."""
@@ -99,7 +113,12 @@ class KernelQuota:
         live = set(live)
         for kernel_id in [k for k in self.owners if k not in live]:
             del self.owners[kernel_id]
+            self.bound_at.pop(kernel_id, None)
 
     def owner(self, kernel_id: str) -> str | None:
         """The user whose page started ``kernel_id``, or None if unknown."""
         return self.owners.get(kernel_id)
+
+    def taken_at(self, kernel_id: str) -> float | None:
+        """When a page took ``kernel_id`` (``time.time()``), or None for a kernel no page has (a preheated one)."""
+        return self.bound_at.get(kernel_id)
