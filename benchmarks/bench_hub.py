@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import statistics
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
@@ -212,17 +214,22 @@ def twelve_megapixel(path: Path) -> Path:
     return path
 
 
+async def sign_in(page, url: str, name: str) -> None:
+    """Sign in to the hub at ``url`` as teacher ``name`` through the login form, until their dashboard shows."""
+    await page.goto(url + "/hub/login")
+    await page.fill("#username_input", name)
+    await page.fill("#password_input", PASSWORD)
+    await page.click("#login_submit", no_wait_after=True)
+    await page.wait_for_selector(".sa-upload-photos")
+
+
 async def one_teacher(browser, url: str, name: str, photos: list[Path], expected: dict, gate: Gate) -> dict:
     context = await browser.new_context(viewport={"width": 1280, "height": 1400})
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
         start = time.monotonic()
-        await page.goto(url + "/hub/login")
-        await page.fill("#username_input", name)
-        await page.fill("#password_input", PASSWORD)
-        await page.click("#login_submit", no_wait_after=True)
-        await page.wait_for_selector(".sa-upload-photos")
+        await sign_in(page, url, name)
         dashboard = time.monotonic() - start
         async with page.expect_file_chooser() as chooser:
             await page.click(".sa-upload-photos")
@@ -257,6 +264,39 @@ async def wave(url: str, names: list[str], photos: list[Path], expected: dict = 
             return results, gate.measured
         finally:
             await browser.close()
+
+
+@contextlib.contextmanager
+def school(prefix: str, teachers: list[str]) -> Iterator[tuple[Path, str]]:
+    """A school for a hub in a new temporary folder (removed on exit): the demo class as 7A with a warm encoding
+    cache (``root/warm-cache``), the records on a private PostgreSQL schema, an admin and ``teachers`` of 7A
+    (:func:`add_users`). Yields the folder and the database URL."""
+    from attendance_core.faces import DetectorSettings
+    from attendance_core.roster import load_roster
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch, postgres_schema() as database_url:
+        root = Path(scratch)
+        load_roster(REPO / "known_faces", DetectorSettings(), root / "warm-cache")
+        lay_out_school(root, root / "warm-cache")
+        add_users(root, database_url, teachers)
+        yield root, database_url
+
+
+def add_users(root: Path, database_url: str, teachers: list[str]) -> None:
+    """An admin (boss) and ``teachers`` on the hub laid out in ``root``, each teaching 7A, password PASSWORD."""
+    from attendance_core.config import load_settings
+    from attendance_core.hub.accounts import set_account_password
+    from attendance_core.records import Store
+    from attendance_core.school.access import ADMIN, TEACHER, Directory
+
+    settings = load_settings(data_dir=root / "attendance_data").replace(database_url=database_url)
+    with Store(database_url) as store:
+        directory = Directory.of(store)
+        for name, role in [("boss", ADMIN)] + [(n, TEACHER) for n in teachers]:
+            directory.add_user(name, role)
+            set_account_password(settings, name, PASSWORD)
+            if role == TEACHER:
+                directory.assign("7A", name)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -338,29 +378,10 @@ def main() -> int:
     if not os.environ.get("ATTENDANCE_TEST_POSTGRES_URL"):
         print("set ATTENDANCE_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh)", file=sys.stderr)
         return 2
-    from attendance_core.school.access import ADMIN, TEACHER, Directory
-    from attendance_core.config import load_settings
-    from attendance_core.faces import DetectorSettings
-    from attendance_core.hub.accounts import set_account_password
-    from attendance_core.records import Store
-    from attendance_core.roster import load_roster
-
     names = [f"teacher{i:02d}" for i in range(1, args.teachers + 1)]
-    with tempfile.TemporaryDirectory(prefix="bench-hub-") as scratch, postgres_schema() as database_url:
-        root = Path(scratch)
+    with school("bench-hub-", ["solo", *names]) as (root, database_url):
         cache = root / "warm-cache"
-        load_roster(REPO / "known_faces", DetectorSettings(), cache)
-        lay_out_school(root, cache)
         env = school_env(root, database_url)
-        settings = load_settings(data_dir=root / "attendance_data")
-        settings = settings.replace(database_url=database_url)
-        with Store(database_url) as store:
-            directory = Directory.of(store)
-            for name, role in [("boss", ADMIN), ("solo", TEACHER)] + [(n, TEACHER) for n in names]:
-                directory.add_user(name, role)
-                set_account_password(settings, name, PASSWORD)
-                if role == TEACHER:
-                    directory.assign("7A", name)
         photos = [REPO / "sample_images" / "kit_with_rose.jpg", twelve_megapixel(root / "class-12mp.jpg")]
         warm = warm_mark_seconds(photos[1], cache)
         before = run_hub(root, {**env, "ATTENDANCE_RECOGNITION_POOL": "false", "ATTENDANCE_HUB_DASHBOARDS": "per-teacher"},

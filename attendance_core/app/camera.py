@@ -90,6 +90,7 @@ class CameraView:
         self._add_photo = add_photo
         self._analysing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="door-frames")
         self._shown = None  # the check-in whose arrivals are listed (the last one, until the session changes)
+        self._frame_busy = False
         self._build()
         self._wire()
         self._refresh()
@@ -195,10 +196,13 @@ class CameraView:
         """Analyse a check-in frame off the kernel's thread, then apply it on it (when there is a running loop:
         in a kernel; a test without one does both here)."""
         at = datetime.now(timezone.utc)
+        if self._frame_busy:  # the page sends one frame at a time; a second one is dropped, never queued
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
+        self._frame_busy = True
         if loop is None:
             self._apply_frame(self._state.analyse_frame(data), at)
             return
@@ -207,6 +211,7 @@ class CameraView:
 
     @reports_errors
     def _apply_frame(self, analysed, at: datetime) -> None:
+        self._frame_busy = False
         try:
             report = self._state.see_frame(analysed, at)
             if report is None:
