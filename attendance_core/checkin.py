@@ -77,7 +77,8 @@ class DoorCheckIn:
     def __init__(self, session: Session, minutes: float = DEFAULT_CHECKIN_MINUTES,
                  started_at: datetime | None = None):
         if not 0 < minutes <= MAX_CHECKIN_MINUTES:
-            raise ValueError(f"a check-in runs for more than 0 and at most {MAX_CHECKIN_MINUTES:g} minutes, not {minutes:g}")
+            raise ValueError(f"a check-in runs for more than 0 and at most {MAX_CHECKIN_MINUTES:g} minutes, "
+                             f"not {minutes:g}")
         self.session = session
         self.started_at = _aware(started_at or datetime.now(timezone.utc))
         self.ends_at = self.started_at + timedelta(minutes=minutes)

@@ -90,7 +90,7 @@ def test_camera_faults_are_plain_messages_and_keep_what_was_checked_in(app_setti
     door(app, "Joe_Biden")
     browser_says(app, {"type": "problem", "kind": "ended"})
     assert app.messages == ("The camera stopped (unplugged, or turned off): connect it, then press Use the camera "
-                            "again. The 1 student already checked in are kept.")
+                            "again. Nothing already marked is lost (1 student checked in).")
     assert not camera(app).active and app.state.checkin is None
     assert status(app, "Joe_Biden") == "present"
     for kind, words in (("denied", "The camera was not allowed"), ("no-camera", "No camera was found"),

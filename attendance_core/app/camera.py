@@ -151,8 +151,8 @@ class CameraView:
         checkin = self._shown = self._state.start_checkin(float(self._minutes.value))
         self.camera.active = True
         self.camera.checkin = True
-        late = (f"students first seen after {self._state.taken_at + timedelta(minutes=self._state.settings.late_after_minutes):%H:%M} "
-                "are late" if self._state.late_from_start else
+        limit = self._state.taken_at + timedelta(minutes=self._state.settings.late_after_minutes)
+        late = (f"students first seen after {limit:%H:%M} are late" if self._state.late_from_start else
                 "nobody is marked late (tick \u201cClass starts at this time\u201d for late arrivals)")
         self._messages.info(f"Check-in at the door until {checkin.ends_at.astimezone():%H:%M}: {late}.")
         self._refresh()
@@ -186,7 +186,7 @@ class CameraView:
         if kind != "not-ready":
             self.camera.active = False
             self._take.disabled = True
-        kept = (f" The {accessible.count(len(checkin.arrivals), 'student')} already checked in are kept."
+        kept = (f" Nothing already marked is lost ({accessible.count(len(checkin.arrivals), 'student')} checked in)."
                 if checkin is not None else "")
         text = PROBLEMS.get(kind) or f"The camera could not be used ({detail or kind}): upload photos instead."
         self._refresh()
