@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .checkin import FRAME_SECONDS, Arrival, DoorCheckIn
+from .checkin import FRAME_SECONDS, FRAME_SIDE, Arrival, DoorCheckIn
 from .errors import AttendanceError
 from .images import PhotoFile
 from .recognition import AnalysisOptions, Recognizer
@@ -81,9 +81,14 @@ class Frames:
 
 
 def frame_file(frame: np.ndarray, at: datetime) -> PhotoFile:
-    """A camera frame (BGR) as the JPEG bytes an analysis takes, named after its time."""
+    """A camera frame (BGR) as the JPEG bytes an analysis takes, at most :data:`checkin.FRAME_SIDE` pixels a side,
+    named after its time."""
     import cv2
 
+    scale = FRAME_SIDE / max(frame.shape[:2])
+    if scale < 1:
+        frame = cv2.resize(frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)),
+                           interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, FRAME_JPEG_QUALITY])
     if not ok:
         raise CameraError("a camera frame could not be encoded")

@@ -23,13 +23,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .matching import assign, student_distances
 from .results import LATE, TIME_FROM_DOOR, DetectedFaces, Photo
-from .recognition import PhotoAnalysis
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from .recognition import AnalysisOptions, PhotoAnalysis
 from .session import Session, _aware
+
+if TYPE_CHECKING:
+    from .faces import DetectorSettings
 
 #: How long a check-in runs unless it is ended first, in minutes.
 DEFAULT_CHECKIN_MINUTES = 30.0
@@ -37,6 +42,17 @@ DEFAULT_CHECKIN_MINUTES = 30.0
 MAX_CHECKIN_MINUTES = 240.0
 #: How often a camera at the door is looked at, in seconds (a frame is skipped while the last one is analysed).
 FRAME_SECONDS = 1.0
+#: The longest side of a door frame, in pixels, and the smallest face looked for in it: someone coming in is
+#: close to the camera (a face of 64 px in 640 is a person about 2.5 m from a laptop's camera), and a small face
+#: costs dlib's detector several times more (it enlarges the frame to find one).
+FRAME_SIDE, DOOR_MIN_FACE = 640, 64
+
+
+def frame_options(detector: "DetectorSettings", max_pixels: int = DEFAULT_MAX_PIXELS,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> AnalysisOptions:
+    """How a door frame is analysed: as a photo, with faces of at least :data:`DOOR_MIN_FACE` pixels, no copy kept."""
+    return AnalysisOptions(detector.model, max(detector.min_face_size, DOOR_MIN_FACE), detector.workers,
+                           detector.jitters, False, max_pixels, max_bytes)
 
 
 @dataclass(frozen=True)
@@ -99,9 +115,11 @@ class DoorCheckIn:
         if self.ended_at is None:
             self.ended_at = _aware(at or datetime.now(timezone.utc))
 
-    def see(self, analysis: PhotoAnalysis, at: datetime, image: np.ndarray | None = None) -> FrameReport:
-        """Look at one analysed frame taken at ``at``; ``image`` (RGB, the frame's pixels) is kept, other faces
-        blurred, only when a student arrives in it. A frame at or after :attr:`ends_at` ends the check-in."""
+    def see(self, analysis: PhotoAnalysis, at: datetime,
+            image: np.ndarray | Callable[[], np.ndarray] | None = None) -> FrameReport:
+        """Look at one analysed frame taken at ``at``; ``image`` (RGB, the frame's pixels, or a function that
+        reads them) is kept, other faces blurred, only when a student arrives in it. A frame at or after
+        :attr:`ends_at` ends the check-in."""
         at = _aware(at)
         if self.running and at >= self.ends_at:
             self.end(self.ends_at)
@@ -134,10 +152,11 @@ class DoorCheckIn:
                 report.arrivals.append(arrival)
         return report
 
-    def _keep(self, analysis: PhotoAnalysis, at: datetime, image: np.ndarray | None, kept: list[int]) -> None:
+    def _keep(self, analysis: PhotoAnalysis, at: datetime, image, kept: list[int]) -> None:
         """Add the door frame of these arrivals to the session: their faces only, the others blurred in the copy."""
         from .annotate import blur_faces  # PIL only
 
+        image = image() if callable(image) else image
         boxes = np.asarray(analysis.boxes)
         others = [boxes[k] for k in range(len(boxes)) if k not in kept]
         shown = blur_faces(image, others) if image is not None and others else image

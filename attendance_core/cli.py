@@ -52,10 +52,15 @@ def _cmd_roster(args, settings: Settings, out, err) -> int:
     return EXIT_OK
 
 
-def _cmd_mark(args, settings: Settings, out, err) -> int:
+def _class_to_save(args) -> str | None:
+    """The class of a command's ``--class``; a usage error when ``--save`` has none to record the session under."""
     if args.save and not (args.class_name or "").strip():
         raise ValueError("--save needs --class NAME (the class the session is recorded under)")
-    roster = _load_roster(settings, err, args.class_name)
+    return args.class_name
+
+
+def _cmd_mark(args, settings: Settings, out, err) -> int:
+    roster = _load_roster(settings, err, _class_to_save(args))
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
     session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
@@ -90,10 +95,10 @@ def _cmd_checkin(args, settings: Settings, out, err) -> int:
     from datetime import datetime, timezone
 
     from .capture import CameraError, Frames, run_checkin
-    from .checkin import DoorCheckIn
-    from .recognition import AnalysisOptions, Recognizer
+    from .checkin import DoorCheckIn, frame_options
+    from .recognition import Recognizer
 
-    roster = _load_roster(settings, err, args.class_name)
+    roster = _load_roster(settings, err, _class_to_save(args))
     started = datetime.now(timezone.utc)
     session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
                       check_band=settings.check_band, start=args.start, taken_at=started,
@@ -103,7 +108,7 @@ def _cmd_checkin(args, settings: Settings, out, err) -> int:
     print(f"Check-in at the door with {args.camera} for {args.minutes:g} minutes (Ctrl+C ends it)", file=out, flush=True)
     problem = None
     try:
-        run_checkin(frames, checkin, Recognizer(), AnalysisOptions.of(_detector(settings)),
+        run_checkin(frames, checkin, Recognizer(), frame_options(_detector(settings)),
                     lambda a: print(f"  {a.announcement()}", file=out, flush=True))
     except CameraError as error:
         problem = f"{error}; the {len(checkin.arrivals)} students marked are kept"
@@ -117,6 +122,8 @@ def _cmd_checkin(args, settings: Settings, out, err) -> int:
     _print_table(result, out)
     if args.save and result.photos:
         _save_session(args, settings, result, out)
+    elif args.save:
+        print("note: nobody was recognised at the door: nothing recorded", file=err)
     if problem:
         print(f"attendance: error: {problem}", file=err)
     return EXIT_PHOTO_ERROR if problem else EXIT_OK

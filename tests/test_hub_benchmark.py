@@ -31,7 +31,7 @@ def test_camera_benchmark_runs_a_door_in_the_hubs_shared_dashboard_and_prints_it
     """The door's camera in the hub's shared dashboard (preheated kernels, the pool), with one teacher: every
     face that came to the door named (no timing is checked here)."""
     env = {**os.environ, "ATTENDANCE_TEST_POSTGRES_URL": postgres_base_url()}
-    out = subprocess.run([sys.executable, str(CAMERA_BENCH), "--teachers", "1", "--alone", "30"], capture_output=True,
+    out = subprocess.run([sys.executable, str(CAMERA_BENCH), "--teachers", "1", "--alone", "30", "--rounds", "1"], capture_output=True,
                          text=True, timeout=1800, env=env)
     assert out.returncode in (0, 1), out.stdout[-2000:] + out.stderr[-3000:]
     door = re.search(r"door alone: face appears -> name on the screen\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(\d+)", out.stdout)

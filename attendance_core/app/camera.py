@@ -20,11 +20,10 @@ import anywidget
 import ipywidgets as w
 import traitlets as t
 
-from ..checkin import DEFAULT_CHECKIN_MINUTES, FRAME_SECONDS
+from ..checkin import DEFAULT_CHECKIN_MINUTES, FRAME_SECONDS, FRAME_SIDE
 from ..results import LATE
 from . import accessible
 from .common import MessageBar, controls, reports_errors
-from .door_actions import FRAME_SIDE
 from .state import AppError, DashboardState
 
 #: After this long without a photo or a check-in, the live view turns the camera off (a page left open).

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..annotate import to_jpeg
-from ..checkin import DoorCheckIn, FrameReport
+from ..checkin import DoorCheckIn, FrameReport, frame_options
 from ..files import save_upload
 from ..images import ImageError, load_image, read_photo
-from ..recognition import AnalysisOptions, PhotoAnalysis, RecognitionError
+from ..recognition import PhotoAnalysis, RecognitionError
 from .base import AppError, sentence
-
-#: The longest side, in pixels, of a frame the page sends during a check-in: faces at a door are large.
-FRAME_SIDE = 800
-
 
 class DoorActions:
     """The check-in at the door, mixed into :class:`~attendance_core.app.state.DashboardState`."""
@@ -49,23 +46,23 @@ class DoorActions:
             checkin.end()
         return checkin
 
-    def analyse_frame(self, data: bytes) -> tuple[PhotoAnalysis, np.ndarray] | None:
-        """One frame's faces and pixels, or None when it was dropped (the recognizer had no room, the frame was
-        unreadable, or the pool did not answer: the next frame comes in a second). Safe from another thread."""
+    def analyse_frame(self, data: bytes) -> tuple[PhotoAnalysis, Callable[[], np.ndarray]] | None:
+        """One frame's faces and a function that reads its pixels (only a frame with an arrival is read), or None
+        when it was dropped (the recognizer had no room, the frame was unreadable, or the pool did not answer:
+        the next frame comes in a second). Safe from another thread."""
         if self.checkin is None or not self.checkin.running:
             return None
-        options = AnalysisOptions.of(self.detector, max_pixels=self.settings.max_pixels,
-                                     max_bytes=self.settings.max_upload_mb * 2**20)
+        options = frame_options(self.detector, self.settings.max_pixels, self.settings.max_upload_mb * 2**20)
         try:
             file = read_photo(bytes(data), "door frame.jpg", max_bytes=options.max_bytes)
             analysis = self.recognizer.analyse_if_free(file, options)
-            if analysis is None or analysis.error:
-                return None
-            return analysis, load_image(file, max_pixels=options.max_pixels)
         except (ImageError, RecognitionError):
             return None
+        if analysis is None or analysis.error:
+            return None
+        return analysis, lambda: load_image(file, max_pixels=options.max_pixels)
 
-    def see_frame(self, analysed: tuple[PhotoAnalysis, np.ndarray] | None,
+    def see_frame(self, analysed: tuple[PhotoAnalysis, Callable[[], np.ndarray]] | None,
                   at: datetime | None = None) -> FrameReport | None:
         """Apply an analysed frame taken ``at`` (default now) to the check-in; None when no check-in is on."""
         checkin = self.checkin
