@@ -240,9 +240,11 @@ def pool_manifests(settings: Settings, image: str) -> list[dict[str, Any]]:
     worker = {
         "name": "worker", "image": image,
         # One photo at a time, in its own scratch folder; the models loaded before the worker joins (pool.dask_setup).
-        "args": ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1", "--memory-limit", "1GiB",
+        # The scheduler's address first (Kubernetes expands $(VAR)): dask worker takes its first word for it.
+        "args": ["dask", "worker", "$(DASK_SCHEDULER_ADDRESS)", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1",
+                 "--memory-limit", "1GiB",
                  "--no-dashboard", "--local-directory", "/scratch", *_tls_arguments(),
-                 "--preload", "attendance_core.pool", "--attendance-detector", settings.detector],
+                 "--preload", "attendance_core.pool", f"--attendance-detector={settings.detector}"],
         "env": _pool_environment({"DASK_SCHEDULER_ADDRESS": POOL_ADDRESS, "HOME": "/scratch", "TMPDIR": "/scratch",
                                   "DASK_TEMPORARY_DIRECTORY": "/scratch"}),
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
