@@ -29,7 +29,7 @@ import yaml
 from attendance_core.config import Settings, load_settings
 from attendance_core.hub.district import (APP, POOL_ADDRESS, district_files, in_image, service_environment,
                                           write_district_files)
-from attendance_core.hub.plan import plan_hub, write_config
+from attendance_core.hub.plan import HubError, plan_hub, write_config
 from attendance_core.pool import ADDRESS_ENV, CERTIFICATE_ENV
 
 from conftest import REPO
@@ -58,6 +58,10 @@ def test_the_files_follow_the_settings_and_the_options():
     worker = yaml.safe_load(files["pool.yaml"].split("---")[0])["spec"]["worker"]["spec"]["containers"][0]
     assert "--attendance-detector=cnn" in worker["args"]  # one word: dask worker passes it to the preload whole
     assert worker["image"] == "registry.example/smart-attendance:1.2"
+    assert yaml.safe_load(district_files(Settings(), image="registry:5000/a/b")["values.yaml"])["hub"]["image"] == {
+        "name": "registry:5000/a/b-hub", "tag": "latest"}
+    with pytest.raises(HubError, match="shared dashboard"):
+        district_files(Settings(hub_dashboards="per-teacher"))
     dashboard = next(d for d in yaml.safe_load_all(files["services.yaml"])
                      if d["kind"] == "Deployment" and d["metadata"]["name"] == "attendance-dashboard")
     env = {e["name"]: e.get("value") for e in dashboard["spec"]["template"]["spec"]["containers"][0]["env"]}

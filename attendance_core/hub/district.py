@@ -24,8 +24,8 @@ from ..config import ENV_PREFIX, Settings
 from ..pool import ADDRESS_ENV, CERTIFICATE_ENV, scheduler_environment
 from ..server import DASHBOARD_NOTEBOOK
 from . import DASHBOARD_SERVICE
-from .hub_config import SERVICE_MODULES, common_config, dashboard_environment, idle_culling
-from .plan import hooks_lines
+from .hub_config import HUB_TEMPLATES, SERVICE_MODULES, common_config, dashboard_environment, idle_culling
+from .plan import HubError, hooks_lines
 
 #: This installation's project folder, and where the image has it (deploy/district/Dockerfile: ``/app``, its
 #: virtual environment ``/opt/venv``, on the PATH).
@@ -56,8 +56,9 @@ SERVICE_PORT = 8000
 _PLACES = {"roster_dir", "classes_dir", "data_dir", "database_url", "password_hash", "pool_address",
            "pool_certificate", "recognition_pool", "pool_workers", "max_kernels"}
 _LABELS = {"app.kubernetes.io/part-of": "smart-attendance"}
-_HEADER = ("# Written by `attendance hub --district-files` (attendance_core/hub/district.py) from the code that configures\n"
-           "# `attendance hub`: change that code or the settings, and write these again. docs/hub.md says how to apply them.\n")
+_HEADER = ("# Written by `attendance hub --district-files` (attendance_core/hub/district.py) from the code that\n"
+           "# configures `attendance hub`: change that code or the settings, and write these again.\n"
+           "# docs/hub.md, \"Applying the district's files\", says how to apply them.\n")
 
 
 def in_image(path: str | Path) -> str:
@@ -88,16 +89,16 @@ def _secret(name: str, key: str) -> dict[str, Any]:
 
 def helm_values(settings: Settings, authenticator: str, image: str) -> dict[str, Any]:
     """The ``jupyterhub`` chart's values: the hub as ``attendance hub`` configures it, in the hub image ``image``-hub."""
-    common = common_config(settings, authenticator, [in_image(p) for p in
-                                                     common_config(settings, authenticator)["JupyterHub"]["template_paths"]])
+    common = common_config(settings, authenticator, [in_image(HUB_TEMPLATES)])
     hub = dict(common["JupyterHub"])
+    # The chart takes services and roles as maps by name (mergeable values), and makes them JupyterHub's lists.
     services = {s["name"]: {key: value for key, value in s.items() if key != "name"} | {"url": _service_url(s["name"])}
                 for s in hub.pop("services")}
     roles = {r["name"]: {key: value for key, value in r.items() if key != "name"} for r in hub.pop("load_roles")}
-    name, _, tag = image.partition(":")
+    name, tag = _name_and_tag(image)
     values: dict[str, Any] = {
         "hub": {
-            "image": {"name": f"{name}-hub", "tag": tag or "latest"},
+            "image": {"name": f"{name}-hub", "tag": tag},
             "config": {"JupyterHub": hub, "NativeAuthenticator": common["NativeAuthenticator"]},
             "services": services,
             "loadRoles": roles,
@@ -108,13 +109,19 @@ def helm_values(settings: Settings, authenticator: str, image: str) -> dict[str,
         },
         # No teacher gets a server of their own in the shared layout (hooks.pre_spawn refuses): the image is the
         # project's so that nothing else is pulled.
-        "singleuser": {"image": {"name": name, "tag": tag or "latest"}},
+        "singleuser": {"image": {"name": name, "tag": tag}},
     }
     culling = idle_culling(settings)
     # jupyterhub-idle-culler as `attendance hub` runs it (admins' servers too).
     values["cull"] = ({"enabled": True, "timeout": culling[0], "every": culling[1], "adminUsers": True, "users": False}
                       if culling else {"enabled": False})
     return values
+
+
+def _name_and_tag(image: str) -> tuple[str, str]:
+    """``registry:5000/smart-attendance:1.2`` -> ``("registry:5000/smart-attendance", "1.2")``; no tag: latest."""
+    name, colon, tag = image.rpartition(":")
+    return (name, tag) if colon and "/" not in tag else (image, "latest")
 
 
 def _service_url(service: str) -> str:
@@ -292,8 +299,12 @@ def pool_manifests(settings: Settings, image: str) -> list[dict[str, Any]]:
 
 def district_files(settings: Settings, authenticator: str = "native", image: str = "smart-attendance:latest"
                    ) -> dict[str, str]:
-    """The files' names and texts (YAML)."""
+    """The files' names and texts (YAML). Raises :class:`.plan.HubError` for a hub of servers per teacher."""
     import yaml
+
+    if settings.hub_dashboards != "shared":
+        raise HubError("the district's files are for the shared dashboard (hub_dashboards = \"shared\"); a server per "
+                       "teacher on Kubernetes (KubeSpawner's singleuser settings) is not written by them: see docs/hub.md")
 
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data) -> bool:  # each value written out where it is, no &id001 / *id001
