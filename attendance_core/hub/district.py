@@ -110,6 +110,9 @@ def helm_values(settings: Settings, authenticator: str, image: str) -> dict[str,
         # No teacher gets a server of their own in the shared layout (hooks.pre_spawn refuses): the image is the
         # project's so that nothing else is pulled.
         "singleuser": {"image": {"name": name, "tag": tag}},
+        # Nor is the chart's machinery for teachers' pods needed: their scheduler, placeholders, image pullers.
+        "scheduling": {"userScheduler": {"enabled": False}, "userPlaceholder": {"enabled": False}},
+        "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
     }
     culling = idle_culling(settings)
     # jupyterhub-idle-culler as `attendance hub` runs it (admins' servers too).
