@@ -1,9 +1,12 @@
-"""Recognition as a shared service: a pool of workers that every dashboard of the machine uses.
+"""Recognition as a shared service: a pool of workers that every dashboard of the machine (or district) uses.
 
 ``attendance serve`` and ``attendance hub`` start a :func:`start_pool` (a Dask ``LocalCluster``: worker
 processes on 127.0.0.1, sized for the machine, each with dlib's models loaded once by
 :class:`ModelPreload`) and give its address to the dashboards' kernels (the ``pool_address`` setting,
-``ATTENDANCE_POOL_ADDRESS``). A kernel's :class:`PoolRecognizer` sends a photo's bytes and receives its
+``ATTENDANCE_POOL_ADDRESS``). A district's cluster is started by Dask's own command-line tools instead:
+``dask scheduler`` with :func:`scheduler_environment`, and ``dask worker --preload attendance_core.pool``
+(:func:`dask_setup`: the models loaded before the worker joins); nothing of the dashboards' folders is
+needed there: a photo's bytes, or a reference photo's, travel with its task. A kernel's :class:`PoolRecognizer` sends a photo's bytes and receives its
 boxes, encodings and display copy (:func:`recognition.analyse_photo`, run on a worker): the kernel never
 loads dlib. Reference photos missing from the roster's encoding cache are encoded there too; the
 cache on disk stays the source of truth.
@@ -16,6 +19,7 @@ The pool knows nothing of widgets; the dashboard nothing of workers.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import threading
@@ -57,6 +61,23 @@ DEFAULT_PHOTO_SECONDS = 4.0
 CONNECT_SECONDS = 10
 
 
+#: The pool's scheduler settings (Dask configuration). A task whose worker dies is not tried on another (a photo
+#: that kills a worker must not kill them all). ``worker-saturation`` 1.0: in a rush (more photos than twice the
+#: workers' threads) a worker is handed a photo only when its thread is free, the others wait at the scheduler in
+#: the order they came, so a worker that joins takes the next one at once and one that retires hands back no more
+#: than the one it runs; fewer photos go straight to a worker, and work stealing (Dask's default, kept) moves a
+#: photo waiting behind another to a free worker. No web pages on the HTTP ports (task names, metrics).
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0,
+                    "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+def scheduler_environment() -> dict[str, str]:
+    """:data:`SCHEDULER_CONFIG` as the environment variables Dask reads (``DASK_DISTRIBUTED__SCHEDULER__...``):
+    what a district's ``dask scheduler`` and ``dask worker`` processes are started with."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): repr(value)
+            for key, value in SCHEDULER_CONFIG.items()}
+
+
 class PoolError(RecognitionError):
     """The recognition pool cannot be reached or lost a job; the message says what to do."""
 
@@ -81,12 +102,13 @@ def _available_mb() -> int:
 
 
 def __getattr__(name: str):
-    # ModelPreload subclasses distributed's WorkerPlugin: made on first use, so that importing this module (a
-    # dashboard kernel does) does not import distributed (0.5 s) before the page is shown.
-    if name == "ModelPreload":
-        globals()[name] = _model_preload_class()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # ModelPreload subclasses distributed's WorkerPlugin, dask_setup is a click command: made on first use, so that
+    # importing this module (a dashboard kernel does) imports neither distributed (0.5 s) nor click.
+    made = {"ModelPreload": _model_preload_class, "dask_setup": _dask_setup_command}.get(name)
+    if made is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = made()
+    return globals()[name]
 
 
 def _model_preload_class():
@@ -115,6 +137,22 @@ def _model_preload_class():
     return ModelPreload
 
 
+def _dask_setup_command():
+    import click
+
+    @click.command(name="attendance_core.pool")
+    @click.option("--attendance-detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True,
+                  help="the face detector whose models the worker loads before it joins")
+    @click.option("--attendance-niceness", type=int, default=0, show_default=True,
+                  help="yield the cores to other processes of the machine by this much (0 on a node of its own)")
+    def dask_setup(worker, attendance_detector: str, attendance_niceness: int) -> None:
+        """``dask worker SCHEDULER --preload attendance_core.pool``: the worker loads the models before it
+        joins the scheduler, so that the first photo it takes does not wait for them."""
+        __getattr__("ModelPreload")(attendance_detector, attendance_niceness).setup(worker)
+
+    return dask_setup
+
+
 #: How much a pool worker on the dashboards' own machine yields to them: a teacher's page loading (the server
 #: and the kernel answering) goes before a photo being analysed, which waits a little longer instead.
 WORKER_NICENESS = 10
@@ -126,25 +164,15 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
 
     certificate: where to write a new private key and certificate (one PEM file, owner-only): the pool then
     speaks TLS and answers only a client holding that file (``tls://`` address); None: plain TCP, which
-    any account of the machine can reach (tests). A task whose worker dies is not tried on another worker
-    (``allowed-failures`` 0): a photo that kills a worker (too large for the memory) must not kill them
-    all; the caller is told instead.
+    any account of the machine can reach (tests). The scheduler runs with :data:`SCHEDULER_CONFIG`.
     """
     import dask
     from distributed import Client, LocalCluster
 
     security = None
     if certificate is not None:
-        from distributed.security import Security
-
-        made = Security.temporary()  # a fresh key and self-signed certificate, in memory
-        write_new_private(certificate, made.tls_client_key + made.tls_client_cert)
-        security = client_security(Path(certificate))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          # Photos are independent and small to send: no work stealing between workers.
-                          "distributed.scheduler.work-stealing": False,
-                          # No web pages on the scheduler's and workers' HTTP ports (task names, metrics).
-                          "distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        security = client_security(write_certificate(certificate))
+    with dask.config.set(SCHEDULER_CONFIG):
         cluster = LocalCluster(n_workers=pool_size(workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None, silence_logs=40, security=security,
                                protocol="tls://" if security else None)
@@ -155,6 +183,16 @@ def start_pool(workers: int = 0, model: str = "hog", certificate: Path | None = 
         cluster.close()
         raise
     return cluster
+
+
+def write_certificate(path: Path) -> Path:
+    """Write a new private key and self-signed certificate (valid 365 days) into ``path``, owner-only, as one PEM
+    file: the pool's scheduler, its workers and its clients all use it (``python -m attendance_core.pool
+    certificate FILE`` for a district's cluster). Returns ``path``."""
+    from distributed.security import Security
+
+    made = Security.temporary()  # made in memory, written once
+    return write_new_private(Path(path), made.tls_client_key + made.tls_client_cert)
 
 
 def client_security(certificate: Path):
@@ -197,14 +235,17 @@ def shared_pool(settings: "Settings", folder: Path, log: Callable[[str], None] =
 
 def _queue_places(dask_scheduler=None, keys: Sequence[str] = ()) -> dict:
     """On the scheduler: for each of ``keys``, how many pool photos (of every caller) are ahead of it and
-    not done; plus the pool's threads and the average seconds of a photo so far."""
+    not done; plus the threads of the workers there are now (not those retiring) and the average seconds of a
+    photo so far."""
+    from distributed.core import Status
+
     unfinished = ("released", "waiting", "queued", "no-worker", "processing")
     pending = sorted((str(ts.key) for ts in dask_scheduler.tasks.values()
                       if ts.prefix.name == PHOTO_TASK and ts.state in unfinished), key=_submitted)
     rank = {key: k for k, key in enumerate(pending)}
     prefix = dask_scheduler.task_prefixes.get(PHOTO_TASK)
     average = prefix.duration_average if prefix is not None else -1
-    threads = sum(ws.nthreads for ws in dask_scheduler.workers.values())
+    threads = sum(ws.nthreads for ws in dask_scheduler.workers.values() if ws.status == Status.running)
     return {"ahead": {key: rank[key] for key in keys if key in rank}, "threads": threads,
             "seconds": average if average and average > 0 else DEFAULT_PHOTO_SECONDS}
 
@@ -273,18 +314,30 @@ class PoolRecognizer(Recognizer):
             return self._connect()
 
     def _connect(self):
-        if self._client is None:
-            from distributed import Client
+        if self._client is not None:
+            return self._client
+        insecure = PoolError(f"the recognition pool at {self.address} cannot be reached securely: "
+                             "set pool_certificate to the file of its key and certificate")
+        if self.address.startswith("tls://") and self.certificate is None:
+            raise insecure  # before any client is made (see below)
+        from distributed import Client
 
-            try:
-                security = client_security(self.certificate) if self.certificate else None
-                self._client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False, security=security)
-            except (OSError, TimeoutError) as err:
-                raise PoolError(f"the recognition pool at {self.address} does not answer ({err}); "
-                                "is `attendance serve` (or `attendance hub`) running? Try again in a minute") from None
-            except (TypeError, ValueError):  # a tls:// pool without its certificate, or a bad one
-                raise PoolError(f"the recognition pool at {self.address} cannot be reached securely: "
-                                "set pool_certificate to the file of its key and certificate") from None
+        failure = None
+        try:
+            security = client_security(self.certificate) if self.certificate else None
+            self._client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False, security=security)
+        except (OSError, TimeoutError) as err:
+            failure = PoolError(f"the recognition pool at {self.address} does not answer ({err}); "
+                                "is `attendance serve` (or `attendance hub`) running? Try again in a minute")
+        except (TypeError, ValueError):  # a bad certificate file
+            failure = insecure
+        if failure is not None:
+            # A Client that failed in its constructor has started its IO loop and is left in reference cycles (its
+            # traceback). Closed by the garbage collector in whichever thread allocates next, it takes LoopRunner's
+            # process-wide lock: in the IO loop thread of the next Client starting (which holds that lock while it
+            # waits for the thread), that start fails after 10 s ("assert loop is not None"). Closed here, now.
+            gc.collect()
+            raise failure
         return self._client
 
     def analyse(self, files: Sequence[PhotoFile], options: AnalysisOptions,
@@ -394,3 +447,11 @@ class PoolRecognizer(Recognizer):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+if __name__ == "__main__":  # python -m attendance_core.pool certificate FILE
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "certificate":
+        sys.exit("usage: python -m attendance_core.pool certificate FILE   (a new key and certificate for a pool)")
+    print(f"{write_certificate(Path(sys.argv[2]))}: the pool's key and certificate (owner-only; valid 365 days)")

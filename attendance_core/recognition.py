@@ -6,7 +6,8 @@ display. :func:`reference_faces` is the same for one reference photo of the rost
 :class:`Recognizer` runs these jobs: :class:`Recognizer` itself (the default: ``attendance mark``, the
 library, the dashboard without a pool) runs them here; :class:`attendance_core.pool.PoolRecognizer`
 sends the photo's bytes to a shared pool of workers and receives the result, so that the calling
-process never loads dlib. :func:`recognizer_for` picks one from the settings (``pool_address``).
+process never loads dlib. :func:`attendance_core.recognizers.recognizer_for` picks one from the settings
+(``pool_address``); this module imports neither of them.
 
 Nothing here writes a photo to disk.
 """
@@ -24,7 +25,6 @@ from .errors import AttendanceError
 from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, PhotoFile, read_photo
 
 if TYPE_CHECKING:  # no dlib, no OpenCV at import time
-    from .config import Settings
     from .encoding_cache import CachedFaces
     from .faces import DetectorSettings
     from .results import FaceQuality
@@ -178,11 +178,3 @@ class Recognizer:
     def close(self) -> None:
         """Let go of what the recognizer holds (nothing, in process)."""
 
-
-def recognizer_for(settings: "Settings") -> Recognizer:
-    """The recognizer the settings ask for: the pool at ``pool_address``, else in process."""
-    if settings.pool_address:
-        from .pool import PoolRecognizer
-
-        return PoolRecognizer(settings.pool_address, settings.pool_certificate or None)
-    return Recognizer()

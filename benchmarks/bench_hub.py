@@ -30,7 +30,6 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -38,6 +37,7 @@ from typing import Iterator
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from procs import PeakSampler, children, cmdline, cpu_seconds, pss_mb  # noqa: E402
 from hub_helpers import lay_out_school, postgres_schema, school_env, start_hub, stop_hub  # noqa: E402
 
 from attendance_core.hub.dashboard_service import REFILL_SECONDS  # noqa: E402
@@ -49,30 +49,6 @@ PASSWORD = "bench-Teacher-pass-4242"
 TIMEOUT_MS = 900_000
 
 
-def _pss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = [int(c) for t in Path(f"/proc/{p}/task").iterdir()
-                    for c in (t / "children").read_text().split()]
-        except OSError:
-            kids = []
-        found += kids
-        todo += kids
-    return found
-
-
 def _user_of(pid: int) -> str | None:
     try:
         env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -82,31 +58,6 @@ def _user_of(pid: int) -> str | None:
         if item.startswith(b"JUPYTERHUB_USER="):
             return item.split(b"=", 1)[1].decode()
     return None
-
-
-class PeakSampler(threading.Thread):
-    """Samples the summed PSS of a process tree every ``interval`` seconds; ``peak`` in MB."""
-
-    def __init__(self, root_pid: int, interval: float = 1.0):
-        super().__init__(daemon=True)
-        self.root_pid, self.interval, self.peak, self._halt = root_pid, interval, 0.0, threading.Event()
-
-    def run(self):
-        while not self._halt.is_set():
-            total = sum(_pss_mb(p) for p in [self.root_pid, *_children(self.root_pid)])
-            self.peak = max(self.peak, total)
-            self._halt.wait(self.interval)
-
-    def stop(self):
-        self._halt.set()
-        self.join()
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _page_kernels(log: Path) -> dict[str, str]:
@@ -121,15 +72,15 @@ def per_teacher_mb(hub_pid: int, log: Path) -> tuple[dict[str, float], float]:
     out: dict[str, float] = {}
     shared = 0.0
     kernels = _page_kernels(log)
-    for pid in _children(hub_pid):
-        cmdline = _cmdline(pid)
-        if "attendance_core.hub.dashboard_service" in cmdline:
-            shared += _pss_mb(pid)
+    for pid in children(hub_pid):
+        command = cmdline(pid)
+        if "attendance_core.hub.dashboard_service" in command:
+            shared += pss_mb(pid)
             continue
-        found = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline)
+        found = re.search(r"kernel-([0-9a-f-]{36})\.json", command)
         user = _user_of(pid) or (kernels.get(found.group(1)) if found else None)
         if user:
-            out[user] = out.get(user, 0.0) + _pss_mb(pid)
+            out[user] = out.get(user, 0.0) + pss_mb(pid)
     return out, shared
 
 
@@ -141,27 +92,19 @@ ROLES = [("jupyterhub.singleuser", "a teacher's own Jupyter server"),
          ("-m jupyterhub", "JupyterHub")]
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _role(pid: int, hub_pid: int) -> str:
     if pid == hub_pid:
         return "attendance hub (the pool's scheduler)"
-    cmdline = _cmdline(pid)
+    command = cmdline(pid)
     for needle, role in ROLES:
-        if needle in cmdline:
+        if needle in command:
             return role
     return "recognition pool workers" if _maps_dlib(pid) else "other"
 
 
 def cpu_by_process(hub_pid: int) -> dict[int, tuple[str, float]]:
     """CPU seconds used so far by every process of the hub's tree, with what the process is."""
-    return {pid: (_role(pid, hub_pid), _cpu_seconds(pid)) for pid in [hub_pid, *_children(hub_pid)]}
+    return {pid: (_role(pid, hub_pid), cpu_seconds(pid)) for pid in [hub_pid, *children(hub_pid)]}
 
 
 def cpu_profile(start: dict[int, tuple[str, float]], end: dict[int, tuple[str, float]]) -> dict[str, float]:
@@ -197,13 +140,13 @@ def _maps_dlib(pid: int) -> bool:
 
 def pool_mb(hub_pid: int) -> tuple[float, int]:
     """PSS (MB) of the pool's workers (processes of no teacher that loaded dlib), and how many there are."""
-    workers = [p for p in _children(hub_pid) if not _user_of(p) and _maps_dlib(p)]
-    return sum(_pss_mb(p) for p in workers), len(workers)
+    workers = [p for p in children(hub_pid) if not _user_of(p) and _maps_dlib(p)]
+    return sum(pss_mb(p) for p in workers), len(workers)
 
 
 def teachers_with_dlib(hub_pid: int) -> int:
     """How many teachers have a process with dlib loaded (0 with the pool)."""
-    return len({_user_of(p) for p in _children(hub_pid) if _user_of(p) and _maps_dlib(p)})
+    return len({_user_of(p) for p in children(hub_pid) if _user_of(p) and _maps_dlib(p)})
 
 
 def twelve_megapixel(path: Path) -> Path:

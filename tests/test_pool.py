@@ -4,6 +4,7 @@ One pool of one worker process for the module (2 cores are shared); it speaks TL
 """
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -114,6 +115,31 @@ def test_the_pool_refuses_a_client_without_its_certificate(pool, demo_class):
     assert result.error.startswith("two_people.jpg: not marked: ") and "pool_certificate" in result.error
 
 
+def test_a_refused_client_leaves_no_half_made_client_for_the_garbage_collector(pool, demo_class, tmp_path):
+    """The cause of test_photos_waiting_for_a_worker_hear_their_place_in_the_queue failing on a busy machine
+    (issue 30): the client refused just before it was left half-made, its IO loop running, in reference cycles.
+    The garbage collector closed it when it next ran, and closing takes the lock of Dask's LoopRunner (one for
+    the process): when that was in the IO loop thread of the next client starting, which holds the lock while
+    it waits for the thread, that start failed after 10 s (``assert loop is not None``)."""
+    from distributed import Client
+
+    from attendance_core.pool import PoolRecognizer, write_certificate
+
+    cluster, _ = pool
+    gc.collect()
+    gc.disable()  # what is left is seen before any collection can close it
+    try:
+        for certificate in (None, write_certificate(tmp_path / "another-pool.pem")):
+            refused = PoolRecognizer(cluster.scheduler_address, certificate)
+            error = refused.analyse([_photo_file("two_people.jpg")], AnalysisOptions())[0].error
+            assert error.startswith("two_people.jpg: not marked: the recognition pool at "), error
+            del refused
+        left = [repr(c) for c in gc.get_objects() if isinstance(c, Client) and c.status != "closed"]
+    finally:
+        gc.enable()
+    assert left == []
+
+
 def _photo_file(name: str):
     from attendance_core.images import read_photo
 
@@ -208,7 +234,7 @@ def test_a_dashboard_using_the_pool_never_loads_dlib_even_to_enroll_its_roster(p
 
 
 def test_without_a_pool_the_recognizer_runs_in_process(app_settings):
-    from attendance_core.recognition import recognizer_for
+    from attendance_core.recognizers import recognizer_for
 
     assert type(recognizer_for(app_settings)) is Recognizer
     assert type(recognizer_for(app_settings.replace(pool_address="tls://127.0.0.1:1"))).__name__ == "PoolRecognizer"

@@ -28,7 +28,8 @@ from ..faces import DetectorSettings
 from ..files import save_upload
 from ..images import ImageError, PhotoFile, read_photo, safe_file_name
 from ..records import RecordsError
-from ..recognition import RecognitionError, Recognizer, recognizer_for
+from ..recognition import RecognitionError, Recognizer
+from ..recognizers import recognizer_for
 from ..results import REASSIGNED, REJECTED, REVIEW_DECISIONS, STATUSES, Attendance, shown_names
 from ..roster import Roster
 from ..school import class_roster

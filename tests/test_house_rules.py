@@ -1,0 +1,121 @@
+"""The house rules that keep the code readable (docs/development.md): arrows point one way (no module of
+attendance_core imports one that imports it back, directly or through others), no module over 500 lines,
+the README under 200 lines. Read from the source (``ast``), so a lazy import inside a function counts too."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "attendance_core"
+MAX_MODULE_LINES = 500
+MAX_README_LINES = 199
+
+
+def module_names(package: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every ``.py`` file under ``package`` (a package is its ``__init__``)."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that ``name`` imports anywhere in its file (top level, functions, TYPE_CHECKING)."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                base = base[:len(base) - (node.level - 1)]
+                origin = ".".join(base + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            # `from . import pool` imports the module pool; `from .pool import X` the module pool.
+            targets = [f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in modules else origin
+                       for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_cycles(package: Path) -> list[list[str]]:
+    """Every group of the package's modules that import each other, directly or through others (the strongly
+    connected components of more than one module of the import graph), each as a list of names."""
+    modules = module_names(package)
+    graph = {name: sorted(imports_of(name, path, modules)) for name, path in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+    for root in graph:  # Tarjan's algorithm, iterative (no recursion limit to mind)
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    work.append((child, iter(graph[child])))
+                elif child in stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    cycles.append(sorted(group))
+    return cycles
+
+
+def test_no_module_of_the_package_imports_one_that_imports_it_back():
+    assert import_cycles(PACKAGE) == []
+
+
+def test_the_cycle_check_finds_a_lazy_import_back_and_a_longer_loop(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    # pool and recognition as they were before issue 30: recognition reached up into the pool inside a function.
+    (package / "recognition.py").write_text("def recognizer_for(s):\n    from .pool import PoolRecognizer\n")
+    (package / "pool.py").write_text("from .recognition import recognizer_for\n")
+    (package / "sub" / "__init__.py").write_text("from .a import x\n")
+    (package / "sub" / "a.py").write_text("from ..images import y\n")
+    (package / "images.py").write_text("from pkg.sub import a\n")
+    (package / "alone.py").write_text("from . import images\nimport pkg.pool\n")
+    assert sorted(import_cycles(package)) == [["pkg.images", "pkg.sub.a"], ["pkg.pool", "pkg.recognition"]]
+
+
+def test_no_module_is_over_500_lines():
+    files = [*PACKAGE.rglob("*.py"), *(REPO / "benchmarks").glob("*.py"), *(REPO / "scripts").glob("*.py")]
+    long = {str(f.relative_to(REPO)): n for f in files if (n := len(f.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert long == {}, f"over {MAX_MODULE_LINES} lines (split by concept): {long}"
+
+
+def test_the_readme_is_under_200_lines():
+    lines = len((REPO / "README.md").read_text().splitlines())
+    assert lines <= MAX_README_LINES, f"README.md has {lines} lines: details belong in docs/"
