@@ -52,10 +52,15 @@ def _cmd_roster(args, settings: Settings, out, err) -> int:
     return EXIT_OK
 
 
-def _cmd_mark(args, settings: Settings, out, err) -> int:
+def _class_to_save(args) -> str | None:
+    """The class of a command's ``--class``; a usage error when ``--save`` has none to record the session under."""
     if args.save and not (args.class_name or "").strip():
         raise ValueError("--save needs --class NAME (the class the session is recorded under)")
-    roster = _load_roster(settings, err, args.class_name)
+    return args.class_name
+
+
+def _cmd_mark(args, settings: Settings, out, err) -> int:
+    roster = _load_roster(settings, err, _class_to_save(args))
     for problem in roster.problems:
         print(f"warning: {problem}", file=err)
     session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
@@ -84,6 +89,44 @@ def _cmd_mark(args, settings: Settings, out, err) -> int:
     elif args.class_name:
         print("note: not recorded (add --save to record this session)", file=err)
     return EXIT_PHOTO_ERROR if failed else EXIT_OK
+
+
+def _cmd_checkin(args, settings: Settings, out, err) -> int:
+    from datetime import datetime, timezone
+
+    from .capture import CameraError, Frames, run_checkin
+    from .checkin import DoorCheckIn, frame_options
+    from .recognition import Recognizer
+
+    roster = _load_roster(settings, err, _class_to_save(args))
+    started = datetime.now(timezone.utc)
+    session = Session(roster, _detector(settings), settings.tolerance, settings.ambiguity_margin,
+                      check_band=settings.check_band, start=args.start, taken_at=started,
+                      late_after_minutes=settings.late_after_minutes)
+    checkin = DoorCheckIn(session, args.minutes, started)
+    frames = Frames(args.camera, started)  # a camera that cannot be opened is an error before anything starts
+    print(f"Check-in at the door with {args.camera} for {args.minutes:g} minutes (Ctrl+C ends it)", file=out, flush=True)
+    problem = None
+    try:
+        run_checkin(frames, checkin, Recognizer(), frame_options(_detector(settings)),
+                    lambda a: print(f"  {a.announcement()}", file=out, flush=True))
+    except CameraError as error:
+        problem = f"{error}; the {len(checkin.arrivals)} students marked are kept"
+    except KeyboardInterrupt:
+        pass
+    finally:
+        frames.close()
+        checkin.end()
+    print(f"Check-in ended: {checkin.summary()}\n", file=out)
+    result = session.result()
+    _print_table(result, out)
+    if args.save and result.photos:
+        _save_session(args, settings, result, out)
+    elif args.save:
+        print("note: nobody was recognised at the door: nothing recorded", file=err)
+    if problem:
+        print(f"attendance: error: {problem}", file=err)
+    return EXIT_PHOTO_ERROR if problem else EXIT_OK
 
 
 def _save_session(args, settings: Settings, result, out) -> None:
@@ -335,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="face detector: " + "; ".join(f"{d.name}, {d.description}" for d in DETECTORS.values()))
         p.add_argument("--min-face", type=int, dest="min_face_size", help="smallest face to find, in pixels")
 
+    def timing_options(p):
+        p.add_argument("--start", type=_start_time, metavar="HH:MM|YYYY-MM-DDTHH:MM",
+                       help="when the class started (today, local time, for HH:MM): students first seen later than "
+                            "late_after_minutes after it are late")
+        p.add_argument("--late-after", type=float, dest="late_after_minutes", metavar="MINUTES",
+                       help="minutes after the start after which a student first seen is late (default from config)")
+
     p = sub.add_parser("roster", help="enroll a roster folder and report reference-photo problems")
     p.add_argument("roster_dir", nargs="?", type=Path, help="roster folder (default known_faces)")
     p.add_argument("--class", dest="class_name", metavar="CLASS", help="only the students on this class's list")
@@ -348,12 +398,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class", dest="class_name", metavar="CLASS", help="the class (course) photographed")
     p.add_argument("--subject", default="", help="the subject taught in this session")
     p.add_argument("--save", action="store_true", help="record the session in the attendance records")
-    p.add_argument("--start", type=_start_time, metavar="HH:MM|YYYY-MM-DDTHH:MM",
-                   help="when the class started (today, local time, for HH:MM): students first seen later than "
-                        "late_after_minutes after it are late")
-    p.add_argument("--late-after", type=float, dest="late_after_minutes", metavar="MINUTES",
-                   help="minutes after the start after which a student first seen is late (default from config)")
+    timing_options(p)
     p.set_defaults(func=_cmd_mark)
+
+    from .checkin import DEFAULT_CHECKIN_MINUTES
+
+    p = sub.add_parser("checkin", help="check-in at the door: a camera marks each student as they come in")
+    p.add_argument("--camera", required=True, metavar="N|VIDEO", help="camera number (0: the first), or a video file")
+    p.add_argument("--roster", type=Path, dest="roster_dir", help="roster folder (default known_faces)")
+    detection_options(p)
+    p.add_argument("--class", dest="class_name", metavar="CLASS", help="the class coming in")
+    p.add_argument("--subject", default="", help="the subject taught in this session")
+    timing_options(p)
+    p.add_argument("--minutes", type=float, default=DEFAULT_CHECKIN_MINUTES,
+                   help=f"stop after this many minutes (default {DEFAULT_CHECKIN_MINUTES:g})")
+    p.add_argument("--save", action="store_true", help="record the session in the attendance records")
+    p.set_defaults(func=_cmd_checkin)
 
     p = sub.add_parser("sessions", help="list the recorded sessions")
     p.add_argument("--class", dest="class_name", metavar="CLASS", help="only this class")

@@ -322,7 +322,7 @@ def _coarse_to_fine(image: np.ndarray, grey: np.ndarray, min_face_size: int, wor
     keep[lost] = True
     confirmed = np.concatenate([coarse[keep], boxes])
     sure = [b for b, score in zip(found, found_scores) if second_opinion and score >= MTCNN_KEEP_SCORE
-            and not (len(confirmed) and _covered(b, confirmed))]
+            and (b[2] - b[0]) / 1.2 >= 0.8 * min_face_size and not (len(confirmed) and _covered(b, confirmed))]
     # MTCNN's boxes run brow to chin, about 1.2x HOG's: brought to HOG's size about their centre.
     sure = np.array([[(x0 + x1) / 2 - (x1 - x0) / 2.4, (y0 + y1) / 2 - (y1 - y0) / 2.4,
                       (x0 + x1) / 2 + (x1 - x0) / 2.4, (y0 + y1) / 2 + (y1 - y0) / 2.4] for x0, y0, x1, y1 in sure])

@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 #: Names of the pool's tasks (Dask's key prefix): the scheduler's queue is counted by them.
 PHOTO_TASK = "analyse_photo"
 REFERENCE_TASK = "reference_faces"
+FRAME_TASK = "analyse_frame"
+#: A camera's frame (small: about 0.2 s of a worker) goes before the photos waiting in the queue, so that a face at
+#: the door is named within a second or two; it cannot starve them: a page has one frame in flight at most, frames
+#: hold at most half of the workers at once (:func:`_frame_room`), and one not analysed within
+#: FRAME_WAIT_SECONDS is dropped, not kept waiting.
+FRAME_PRIORITY = 10
+FRAME_WAIT_SECONDS = 3.0
 #: Memory one worker needs, in MB: models (~100 MB) and a 12 MP photo's working copies (measured peak ~280 MB),
 #: with room to spare; the machine's available memory over this bounds the number of workers.
 WORKER_MB = 500
@@ -245,6 +252,14 @@ def _queue_places(dask_scheduler=None, keys: Sequence[str] = ()) -> dict:
             "seconds": average if average and average > 0 else DEFAULT_PHOTO_SECONDS}
 
 
+def _frame_room(dask_scheduler=None) -> bool:
+    """On the scheduler: whether one more camera frame may go to the pool (frames unfinished < half the threads)."""
+    unfinished = ("released", "waiting", "queued", "no-worker", "processing")
+    frames = sum(1 for ts in dask_scheduler.tasks.values() if ts.prefix.name == FRAME_TASK and ts.state in unfinished)
+    threads = sum(ws.nthreads for ws in dask_scheduler.workers.values())
+    return frames < max(1, threads // 2)
+
+
 def _submitted(key: str) -> int:
     """When a pool task was submitted (nanoseconds, from its key)."""
     try:
@@ -377,6 +392,32 @@ class PoolRecognizer(Recognizer):
         finally:
             for future in futures:
                 future.release()
+
+    def analyse_if_free(self, file: PhotoFile, options: AnalysisOptions) -> PhotoAnalysis | None:
+        """A camera's frame, analysed on the pool if it has room for it now (see :data:`FRAME_PRIORITY`), else
+        dropped (None); dropped too when not done within :data:`FRAME_WAIT_SECONDS`. An unreachable pool
+        raises :class:`PoolError`."""
+        from distributed.scheduler import KilledWorker
+
+        client = self.client()
+        try:
+            if not client.run_on_scheduler(_frame_room):
+                return None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                future = client.submit(analyse_photo, file.data, file.name, options, key=_task_key(FRAME_TASK),
+                                       pure=False, retries=0, priority=FRAME_PRIORITY)
+        except (OSError, TimeoutError) as err:
+            raise PoolError(f"the recognition pool at {self.address} stopped answering ({err})") from None
+        try:
+            return future.result(timeout=FRAME_WAIT_SECONDS)
+        except TimeoutError:
+            future.cancel()
+            return None
+        except (KilledWorker, OSError):
+            return None  # a frame is not worth a message: the next one comes in a second
+        finally:
+            future.release()
 
     def _wait(self, client, files: Sequence[PhotoFile], futures, progress: PhotoProgress | None) -> None:
         """Until every future is done, tell ``progress`` where each waiting photo is in the queue."""

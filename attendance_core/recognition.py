@@ -13,6 +13,7 @@ Nothing here writes a photo to disk.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -157,11 +158,24 @@ class Recognizer:
 
     #: Shown in messages and by ``attendance config``.
     where = "in process"
+    #: Held while this process analyses: a camera's frame is dropped rather than wait for it.
+    _working = threading.Lock()
 
     def analyse(self, files: Sequence[PhotoFile], options: AnalysisOptions,
                 progress: PhotoProgress | None = None) -> list[PhotoAnalysis]:
         """:func:`analyse_photo` of each photo, in order; a photo that fails has its ``error``."""
-        return [analyse_photo(f.data, f.name, options, progress) for f in files]
+        with self._working:
+            return [analyse_photo(f.data, f.name, options, progress) for f in files]
+
+    def analyse_if_free(self, file: PhotoFile, options: AnalysisOptions) -> PhotoAnalysis | None:
+        """A camera's frame, analysed now if nothing else is being analysed, else dropped (None): frames are
+        dropped, never queued, so that a camera never holds up photos (the check-in at the door, :mod:`checkin`)."""
+        if not self._working.acquire(blocking=False):
+            return None
+        try:
+            return analyse_photo(file.data, file.name, options)
+        finally:
+            self._working.release()
 
     def reference_faces(self, path: Path) -> "CachedFaces":
         """The faces of one reference photo, read from ``path`` (see :func:`reference_faces`)."""

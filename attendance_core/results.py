@@ -37,8 +37,9 @@ ATTENDED = (PRESENT, LATE)
 #: A student's consent to face recognition. Only GIVEN lets their reference photos be encoded.
 CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED = "given", "refused", "not asked"
 CONSENT_STATES = (CONSENT_GIVEN, CONSENT_REFUSED, CONSENT_NOT_ASKED)
-#: Where a photo's time comes from: its EXIF DateTimeOriginal, or the moment it was added (uploaded).
-TIME_FROM_EXIF, TIME_FROM_UPLOAD = "exif", "upload"
+#: Where a photo's time comes from: its EXIF DateTimeOriginal, the moment it was added (uploaded), or (a frame
+#: of the check-in at the door, :mod:`checkin`) the moment the frame reached the program.
+TIME_FROM_EXIF, TIME_FROM_UPLOAD, TIME_FROM_DOOR = "exif", "upload", "door"
 #: Who set a mark: the face matching, or a person.
 AUTOMATIC, MANUAL = "automatic", "manual"
 SOURCES = (AUTOMATIC, MANUAL)
@@ -55,7 +56,7 @@ QUALITY_PROBLEMS = (TOO_BLURRED, TOO_DARK, TOO_SMALL, HIDDEN)
 #: A face's sharpness reading (fine detail over contrast, :mod:`quality`) under which it is too blurred to
 #: recognise, its light (median grey level, 0-255) under which it is too dark, and its width in pixels under
 #: which it is too small. Set on the conditions set (docs/matching.md, "Photos too poor to recognise").
-MIN_SHARPNESS, MIN_LIGHT, MIN_WIDTH = 0.2, 40.0, 36
+MIN_SHARPNESS, MIN_LIGHT, MIN_WIDTH = 0.2, 40.0, 26
 #: What the teacher can do about each problem.
 RETAKE_ADVICE = "take another photo (closer, steadier, more light)"
 

@@ -215,9 +215,9 @@ class Session:
         first_auto, first = self._first_seen(automatic), self._first_seen(faces)
         students = []
         for s in self.roster.students:
-            machine = self._arrival(first_auto.get(s.id)) if s.id in found_auto else ABSENT
+            machine = self.arrival_status(first_auto.get(s.id)) if s.id in found_auto else ABSENT
             seen = found.get(s.id)
-            reviewed = self._arrival(first.get(s.id)) if seen else ABSENT
+            reviewed = self.arrival_status(first.get(s.id)) if seen else ABSENT
             status = self.corrections.get(s.id, reviewed)
             # A mark set by hand is the instructor's own: there is nothing left for them to check.
             check = bool(seen and seen.check and s.id not in self.corrections)
@@ -240,7 +240,7 @@ class Session:
                 first[f.student] = taken
         return first
 
-    def _arrival(self, first_seen: datetime | None) -> str:
+    def arrival_status(self, first_seen: datetime | None) -> str:
         """PRESENT, or LATE when first seen more than the late limit after the start."""
         if self.start is None or first_seen is None:
             return PRESENT

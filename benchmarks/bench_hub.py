@@ -47,20 +47,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from procs import PeakSampler, children, cmdline, cpu_seconds, pss_mb  # noqa: E402
 from hub_helpers import lay_out_school, postgres_schema, school_env, start_hub, stop_hub  # noqa: E402
-from hub_teachers import CHROMIUM_ARGS, ProtocolTeacher, chromium_teacher  # noqa: E402
+from hub_teachers import CHROMIUM_ARGS, PASSWORD, ProtocolTeacher, chromium_teacher  # noqa: E402
 
 from attendance_core.hub.dashboard_service import REFILL_SECONDS  # noqa: E402
 
 EXPECTED_12MP = {"Barack_Obama": "present", "Joe_Biden": "present"}
 EXPECTED = {"Barack_Obama": "present", "Joe_Biden": "present", "Kit_Harington": "present",
             "Rose_Leslie": "present", "Alex_Lacamoire": "absent"}
-PASSWORD = "bench-Teacher-pass-4242"
 #: A queue estimate is right when the wait it announced is within this fraction of the real one.
 ESTIMATE_TOLERANCE = 0.30
 
@@ -216,6 +216,39 @@ async def wave(url: str, names: list[str], photos: list[Path], expected: dict = 
             return results, gate.measured
         finally:
             await browser.close()
+
+
+@contextlib.contextmanager
+def school(prefix: str, teachers: list[str]) -> Iterator[tuple[Path, str]]:
+    """A school for a hub in a new temporary folder (removed on exit): the demo class as 7A with a warm encoding
+    cache (``root/warm-cache``), the records on a private PostgreSQL schema, an admin and ``teachers`` of 7A
+    (:func:`add_users`). Yields the folder and the database URL."""
+    from attendance_core.faces import DetectorSettings
+    from attendance_core.roster import load_roster
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch, postgres_schema() as database_url:
+        root = Path(scratch)
+        load_roster(REPO / "known_faces", DetectorSettings(), root / "warm-cache")
+        lay_out_school(root, root / "warm-cache")
+        add_users(root, database_url, teachers)
+        yield root, database_url
+
+
+def add_users(root: Path, database_url: str, teachers: list[str]) -> None:
+    """An admin (boss) and ``teachers`` on the hub laid out in ``root``, each teaching 7A, password PASSWORD."""
+    from attendance_core.config import load_settings
+    from attendance_core.hub.accounts import set_account_password
+    from attendance_core.records import Store
+    from attendance_core.school.access import ADMIN, TEACHER, Directory
+
+    settings = load_settings(data_dir=root / "attendance_data").replace(database_url=database_url)
+    with Store(database_url) as store:
+        directory = Directory.of(store)
+        for name, role in [("boss", ADMIN)] + [(n, TEACHER) for n in teachers]:
+            directory.add_user(name, role)
+            set_account_password(settings, name, PASSWORD)
+            if role == TEACHER:
+                directory.assign("7A", name)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -409,36 +442,6 @@ def _chromium(column: dict, key: str) -> float:
     return next((r[key] for r in column["results"] if r["client"] == "chromium"), math.nan)
 
 
-@contextlib.contextmanager
-def school(names: list[str]):
-    """A school in a scratch folder, its records on a private PostgreSQL schema: class 7A (the demo class) taught
-    by every teacher of ``names`` and by ``solo``, an admin; yields the folder, the hub's environment, the two
-    photos of a teacher and the 12 MP photo's warm mark-equivalent (seconds)."""
-    from attendance_core.config import load_settings
-    from attendance_core.faces import DetectorSettings
-    from attendance_core.hub.accounts import set_account_password
-    from attendance_core.records import Store
-    from attendance_core.roster import load_roster
-    from attendance_core.school.access import ADMIN, TEACHER, Directory
-
-    with tempfile.TemporaryDirectory(prefix="bench-hub-") as scratch, postgres_schema() as database_url:
-        root = Path(scratch)
-        cache = root / "warm-cache"
-        load_roster(REPO / "known_faces", DetectorSettings(), cache)
-        lay_out_school(root, cache)
-        env = school_env(root, database_url)
-        settings = load_settings(data_dir=root / "attendance_data").replace(database_url=database_url)
-        with Store(database_url) as store:
-            directory = Directory.of(store)
-            for name, role in [("boss", ADMIN), ("solo", TEACHER)] + [(n, TEACHER) for n in names]:
-                directory.add_user(name, role)
-                set_account_password(settings, name, PASSWORD)
-                if role == TEACHER:
-                    directory.assign("7A", name)
-        photos = [REPO / "sample_images" / "kit_with_rose.jpg", twelve_megapixel(root / "class-12mp.jpg")]
-        yield root, env, photos, warm_mark_seconds(photos[1], cache)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", choices=("protocol", "chromium"), default="protocol",
@@ -457,7 +460,10 @@ def main() -> int:
         return 2
     sizes = [args.teachers] + ([args.beside] if args.clients == "protocol" and args.beside > 0 else [])
     names = [f"teacher{i:02d}" for i in range(1, max(sizes) + 1)]
-    with school(names) as (root, env, photos, warm):
+    with school("bench-hub-", ["solo", *names]) as (root, database_url):
+        env = school_env(root, database_url)
+        photos = [REPO / "sample_images" / "kit_with_rose.jpg", twelve_megapixel(root / "class-12mp.jpg")]
+        warm = warm_mark_seconds(photos[1], root / "warm-cache")
         hop = pool_hop_seconds(photos[1], root, 1 if args.quick else 3)
         # The whole hub's peak includes the preheated kernels that replace the ones taken (REFILL_SECONDS
         # later): the pages stay open until they have started.

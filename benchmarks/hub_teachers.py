@@ -29,6 +29,8 @@ WAITING = re.compile(r"^(?P<photo>.+?): waiting for a free worker: (?P<ahead>\d+
 CONTROL_PROTOCOL = "1.0.0"
 TAG = re.compile(r"<[^>]+>")
 TIMEOUT = 900
+#: The password of the benchmarks' teachers.
+PASSWORD = "bench-Teacher-pass-4242"
 
 
 def _text(value: str) -> str:
@@ -246,6 +248,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+async def sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:
+    """Sign in to the hub at ``url`` as teacher ``name`` through the login form, until their dashboard shows."""
+    await page.goto(url + "/hub/login")
+    await page.fill("#username_input", name)
+    await page.fill("#password_input", password)
+    await page.click("#login_submit", no_wait_after=True)
+    await page.wait_for_selector(".sa-upload-photos")
+
+
 async def chromium_teacher(context, url: str, name: str, password: str, photos: list[Path], expected: dict,
                            timeout_ms: int = TIMEOUT * 1000) -> dict:
     """A teacher in a new page of the browser ``context``: signs in, uploads ``photos`` and waits until the page
@@ -254,11 +265,7 @@ async def chromium_teacher(context, url: str, name: str, password: str, photos: 
     page = await context.new_page()
     page.set_default_timeout(timeout_ms)
     start = time.monotonic()
-    await page.goto(url + "/hub/login")
-    await page.fill("#username_input", name)
-    await page.fill("#password_input", password)
-    await page.click("#login_submit", no_wait_after=True)
-    await page.wait_for_selector(".sa-upload-photos")
+    await sign_in(page, url, name, password)
     dashboard = time.monotonic() - start
     async with page.expect_file_chooser() as chooser:
         await page.click(".sa-upload-photos")

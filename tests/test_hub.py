@@ -137,7 +137,7 @@ def test_per_teacher_servers_remain_a_choice(data_dir, tmp_path, monkeypatch):
     written = write_config(plan, tmp_path / "private")
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     text = written.read_text()
-    assert "JUPYTER_NO_CONFIG" in text and "pre_spawn_hook" in text
+    assert "JUPYTER_NO_CONFIG" in text and "_hooks.install(c)" in text  # pre_spawn refuses in the shared layout
     assert sorted(p.name for p in (tmp_path / "private" / "teacher" / "app").iterdir()) == [
         "attendance_dashboard.ipynb"]  # the only notebook a teacher's server can open
 

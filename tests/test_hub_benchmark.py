@@ -26,3 +26,19 @@ def test_hub_load_test_runs_and_prints_its_table(demo_class, browser):
     assert "results right: 11/11" in out.stdout, out.stdout + out.stderr[-3000:]
     assert re.search(r"teachers with dlib loaded: 2 at once 0, 3 at once 0", out.stdout), out.stdout
     assert (out.returncode == 1) == (" no\n" in out.stdout), out.stdout
+
+
+CAMERA_BENCH = BENCH.with_name("bench_camera.py")
+
+
+def test_camera_benchmark_runs_a_door_in_the_hubs_shared_dashboard_and_prints_its_table(demo_class, browser):
+    """The door's camera in the hub's shared dashboard (preheated kernels, the pool), with one teacher: every
+    face that came to the door named (no timing is checked here)."""
+    env = {**os.environ, "ATTENDANCE_TEST_POSTGRES_URL": postgres_base_url()}
+    out = subprocess.run([sys.executable, str(CAMERA_BENCH), "--teachers", "1", "--alone", "30", "--rounds", "1"], capture_output=True,
+                         text=True, timeout=1800, env=env)
+    assert out.returncode in (0, 1), out.stdout[-2000:] + out.stderr[-3000:]
+    door = re.search(r"door alone: face appears -> name on the screen\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(\d+)", out.stdout)
+    assert door and int(door.group(1)) >= 2 and door.group(2) == "0", out.stdout  # faces came, none missed
+    assert "1 teachers with the door: upload -> right result" in out.stdout and "results right: 2/2" in out.stdout
+    assert (out.returncode == 1) == (" no\n" in out.stdout), out.stdout

@@ -49,7 +49,8 @@ def sign_in(browser, school, name):
 
 
 def class_choices(page) -> list[str]:
-    return [o.strip() for o in page.locator(".widget-dropdown select option").all_inner_texts()]
+    """The classes offered in the Class list (found by its name: the camera's lists are dropdowns too)."""
+    return [o.strip() for o in page.get_by_role("combobox", name="Class", exact=True).locator("option").all_inner_texts()]
 
 
 def test_anonymous_requests_get_the_login_page(school):

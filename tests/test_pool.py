@@ -260,3 +260,106 @@ def test_without_a_pool_the_recognizer_runs_in_process(app_settings):
 
     assert type(recognizer_for(app_settings)) is Recognizer
     assert type(recognizer_for(app_settings.replace(pool_address="tls://127.0.0.1:1"))).__name__ == "PoolRecognizer"
+
+
+# --- A camera's frames (issue 31): dropped, never queued behind photos, never starving them. ----------------
+
+def _frame(name: str = "frame.jpg"):
+    """A 640x480 camera frame of Barack Obama, as JPEG bytes."""
+    from attendance_core.images import PhotoFile
+
+    with Image.open(KNOWN_FACES / "Barack_Obama" / "obama.jpg") as img:
+        small = img.convert("RGB").resize((640, 480))
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=85)
+    return PhotoFile(name, out.getvalue())
+
+
+def test_a_frame_goes_before_the_photos_waiting_for_the_pool(recognizer):
+    from attendance_core.images import PhotoFile
+    from attendance_core.pool import PHOTO_TASK
+
+    def finished(dask_scheduler=None):
+        return {str(ts.key) for ts in dask_scheduler.tasks.values() if ts.prefix.name == PHOTO_TASK
+                and ts.state in ("memory", "erred", "forgotten")}
+
+    with Image.open(SAMPLE_IMAGES / "two_people.jpg") as img:
+        bigger = img.convert("RGB").resize((2400, 1800))
+    photos = []
+    for k in range(6):
+        out = io.BytesIO()
+        bigger.save(out, "JPEG", quality=80 + k)
+        photos.append(PhotoFile(f"class-{k}.jpg", out.getvalue()))
+    started = threading.Event()
+    results: list = []
+    thread = threading.Thread(target=lambda: results.extend(
+        recognizer.analyse(photos, AnalysisOptions(), lambda *_: started.set())))
+    thread.start()
+    try:
+        assert started.wait(120)
+        before = recognizer.client().run_on_scheduler(finished)
+        frame = recognizer.analyse_if_free(_frame(), AnalysisOptions())
+        after = recognizer.client().run_on_scheduler(finished)
+    finally:
+        thread.join(600)
+    assert frame is not None and frame.error is None and len(frame.boxes) == 1
+    # It waited for the photo being analysed when it came, at most, not for the photos queued behind it.
+    assert len(after - before) <= 1, f"{len(after - before)} photos were analysed while the frame waited"
+    assert all(r.error is None and len(r.boxes) == 2 for r in results)
+
+
+def test_a_second_frame_is_dropped_while_the_pools_room_for_frames_is_taken(recognizer):
+    from attendance_core.images import PhotoFile
+    from attendance_core.pool import FRAME_TASK, PHOTO_TASK
+
+    def in_flight(prefix):
+        def count(dask_scheduler=None):
+            return sum(1 for ts in dask_scheduler.tasks.values() if ts.prefix.name == prefix)
+        return count
+
+    client = recognizer.client()
+
+    def wait_for(prefix) -> bool:
+        for _ in range(2000):
+            if client.run_on_scheduler(in_flight(prefix)):
+                return True
+            threading.Event().wait(0.005)
+        return False
+
+    big = PhotoFile("class-12mp.jpg", twelve_megapixel_jpeg())
+    busy = threading.Thread(target=recognizer.analyse, args=([big], AnalysisOptions()))
+    first: list = []
+    waiting = threading.Thread(target=lambda: first.append(recognizer.analyse_if_free(_frame("a.jpg"),
+                                                                                      AnalysisOptions())))
+    busy.start()
+    try:
+        # The one worker is busy with the 12 MP photo: the first frame waits for it, holding the room for frames.
+        assert wait_for(PHOTO_TASK)
+        waiting.start()
+        assert wait_for(FRAME_TASK)
+        assert recognizer.analyse_if_free(_frame("b.jpg"), AnalysisOptions()) is None
+    finally:
+        if waiting.is_alive() or first:
+            waiting.join(120)
+        busy.join(600)
+    assert first and (first[0] is None or len(first[0].boxes) == 1)
+
+
+def test_in_process_a_frame_is_dropped_while_a_photo_is_analysed(demo_class):
+    from attendance_core.images import PhotoFile
+
+    recognizer = Recognizer()
+    big = PhotoFile("class-12mp.jpg", twelve_megapixel_jpeg())
+    busy = threading.Thread(target=recognizer.analyse, args=([big], AnalysisOptions()))
+    busy.start()
+    try:
+        for _ in range(1000):
+            if Recognizer._working.locked():
+                break
+            threading.Event().wait(0.005)
+        assert Recognizer._working.locked()
+        assert recognizer.analyse_if_free(_frame(), AnalysisOptions()) is None
+    finally:
+        busy.join(600)
+    frame = recognizer.analyse_if_free(_frame(), AnalysisOptions())
+    assert frame is not None and len(frame.boxes) == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import ipywidgets as w
 import numpy as np
@@ -37,7 +38,9 @@ def test_roster_tab_records_consent_and_the_class_follows_it(app_settings):
     tabs.selected_index = roster_tab
     cards = {c.children[1].value.split("</b>")[0].split("<b>")[1]: c
              for c in _all(tabs.children[roster_tab], w.VBox) if "sa-card" in c._dom_classes}
-    consent = next(d for d in _all(cards["Rose Leslie"], w.Dropdown) if d.description == "Consent")
+    consent = next(d for d in _all(cards["Rose Leslie"], w.Dropdown) if "sa-consent" in d._dom_classes)
+    # Shown "Consent", read by a screen reader with the student's name.
+    assert re.sub(r"<[^>]+>", "", consent.description) == "Consent of Rose Leslie"
     assert consent.value is None  # a roster folder without class lists records no consent
     consent.value = CONSENT_REFUSED
     assert "Consent of Rose Leslie recorded: refused" in app.messages

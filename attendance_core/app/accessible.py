@@ -95,6 +95,26 @@ def this_is_name(label: str) -> str:
     return f"This is the student above: {label} is the one chosen in the list"
 
 
+# ----- The camera (Take attendance) ---------------------------------------------------------------
+
+#: The camera's controls: their text is their name (a voice user says what they see).
+USE_CAMERA, CAMERA_OFF, TAKE_PHOTO = "Use the camera", "Turn the camera off", "Take photo"
+START_CHECKIN, END_CHECKIN = "Start check-in at the door", "End check-in"
+CHOOSE_CAMERA, CHECKIN_MINUTES = "Camera", "Check-in stops after"
+
+
+def camera_view_name(checking_in: bool, blurred: bool) -> str:
+    """The accessible name of the live view: what it shows, and that faces are blurred when they are."""
+    shown = "camera view, check-in at the door" if checking_in else "camera view"
+    return shown + (", blurred: a student of this class has not consented" if blurred else "")
+
+
+def arrivals_heading(arrived: int, late: int, unknown: int) -> str:
+    """The line above the check-in's arrivals: ``At the door: 3 arrived (1 late), 2 unknown face sightings``."""
+    late_part = f" ({late} late)" if late else ""
+    return f"At the door: {arrived} arrived{late_part}, {count(unknown, 'unknown face sighting')}"
+
+
 # ----- Review faces -------------------------------------------------------------------------------
 
 def face_alt(number: int, photo_name: str, group: str) -> str:

@@ -6,7 +6,8 @@ when one of its counters changes (``result_version``: the attendance changed; ``
 the students changed; ``history_version``: a session was saved). Every action that can fail for a
 reason the instructor can fix raises :class:`AppError` with a message meant for them. Files are
 written by the library (``roster`` for the roster folder, ``files`` for kept uploads), never here;
-roster changes are in ``roster_edits.py``, the records in ``records_actions.py``.
+roster changes are in ``roster_edits.py``, the records in ``records_actions.py``, the check-in at the door
+in ``door_actions.py``.
 
 Classroom photos stay in memory (``Session(keep_images=True)``); the only faces written to disk
 are crops the instructor explicitly adds to the roster as reference photos.
@@ -34,6 +35,7 @@ from ..roster import Roster
 from ..school import class_roster
 from ..session import Progress, Session
 from .base import AppError, UnknownFace, default_classes, project_settings, sentence, student_id_for
+from .door_actions import DoorActions
 from .records_actions import HISTORY_COLUMNS, RecordsActions
 from .review_list import Marker, ReviewItem, face_numbers, photo_markers, review_items
 from .roster_edits import ADDED_PHOTO_PATTERN, REFERENCE_CROP_SIDE, RosterEdits
@@ -45,7 +47,7 @@ __all__ = ["ADDED_PHOTO_PATTERN", "DEMO_PHOTO", "HISTORY_COLUMNS", "REFERENCE_CR
 DEMO_PHOTO = Path("sample_images") / "two_people.jpg"
 
 
-class DashboardState(RosterEdits, RecordsActions, HasTraits):
+class DashboardState(RosterEdits, RecordsActions, DoorActions, HasTraits):
     """One class session being marked in the dashboard, plus the roster and records it uses.
 
     settings: the settings in force (default: :func:`project_settings`); classes: class name ->
@@ -140,7 +142,8 @@ class DashboardState(RosterEdits, RecordsActions, HasTraits):
         return self.roster
 
     def new_session(self) -> None:
-        """Start again: no photos, no corrections, the time set to now."""
+        """Start again: no photos, no corrections, the time set to now (a check-in at the door ends)."""
+        self.end_checkin()
         self.saved_session_id = None
         self.session = None
         self.taken_at = _now()

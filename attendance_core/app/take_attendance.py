@@ -17,10 +17,11 @@ from PIL import Image
 
 from .. import annotate
 from ..roster import display_name
-from ..results import STATUSES, TIME_FROM_EXIF
+from ..results import STATUSES, TIME_FROM_DOOR, TIME_FROM_EXIF
 from . import accessible
 from .common import PHOTO_TYPES, MessageBar, TabView, controls, css_class, image_view, name_control, reports_errors
 from .common import badge as status_badge
+from .camera import CameraView
 from .common import spoken_description, toggle_group, unique_id
 from .photos import photo_widget
 from .state import AppError, DashboardState
@@ -29,6 +30,8 @@ from .state import AppError, DashboardState
 PHOTO_MAX_SIDE = 1600
 #: The id of the attendance table's heading, where the skip link leads.
 TABLE_ID = "sa-attendance-table"
+#: Where a photo's time comes from, as its caption says it.
+_TIME_SOURCES = {TIME_FROM_EXIF: "camera", TIME_FROM_DOOR: "door camera"}
 _STAGES = {"loading": "reading the photo", "detecting": "detecting faces", "encoding": "encoding faces",
            "matching": "matching with the roster", "done": "done"}
 
@@ -248,6 +251,7 @@ class TakeAttendanceView(TabView):
         self._demo = w.Button(description="Try the demo photo", icon="image")
         self._demo.add_class("sa-demo")
         self._new = w.Button(description="New session", icon="refresh", tooltip="Forget the photos and start again")
+        self._camera = CameraView(s, self._messages, self._add_camera_photo)
         self._progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", max_width="100%",
                                                                                 visibility="hidden"))
         self._stage = w.HTML()
@@ -271,7 +275,8 @@ class TakeAttendanceView(TabView):
         self.widget = w.VBox([
             skip,
             controls(self._class, self._subject, self._when, self._late),
-            controls(self._upload, self._demo, self._new),
+            controls(self._upload, self._camera.controls, self._demo, self._new),
+            self._camera.widget,
             controls(self._progress, self._stage),
             controls(self._tolerance, self._legend),
             self._photos,
@@ -343,6 +348,10 @@ class TakeAttendanceView(TabView):
             # Clear the chooser so that the same photo can be chosen again after "New session".
             self._upload.value = ()
 
+    def _add_camera_photo(self, name: str, data: bytes, button: w.Widget) -> None:
+        """A still of the camera, added as an upload of it would be."""
+        self._process(lambda progress: self._state.add_photos([(name, data)], progress), button)
+
     def _on_demo(self, _button) -> None:
         self._process(self._state.add_demo_photo, self._demo)
 
@@ -407,7 +416,7 @@ class TakeAttendanceView(TabView):
             named = sum(1 for f in faces if f.student)
             alt = accessible.photo_alt(i, len(att.photos), len(faces), named)
             when = (f", taken {photo.taken_at.astimezone():%Y-%m-%d %H:%M}"
-                    + (" (camera)" if photo.time_source == TIME_FROM_EXIF else " (upload)")) if photo.taken_at else ""
+                    + f" ({_TIME_SOURCES.get(photo.time_source, 'upload')})") if photo.taken_at else ""
             caption = (f"<div><b>{html.escape(photo.name)}</b>: {len(faces)} face(s), "
                        f"{named} student(s) recognised<span class=\"sa-photo-time\">{when}</span></div>")
             jpeg = self._state.annotated_photo(i, PHOTO_MAX_SIDE, labels=False)

@@ -10,7 +10,8 @@ import bcrypt
 
 from ..school import access
 from ..config import Settings
-from .plan import MIN_PASSWORD_LENGTH, HubError, hub_database_url
+from .hub_config import MIN_PASSWORD_LENGTH
+from .plan import HubError, hub_database_url
 
 
 def _common(password: str) -> bool:

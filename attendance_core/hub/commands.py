@@ -17,6 +17,12 @@ EXIT_OK = 0
 def _cmd_hub(args, settings: Settings, out, err) -> int:
     from . import plan as hub_plan
 
+    if args.district_files:
+        from .district import write_district_files
+
+        for path in write_district_files(args.district_files, settings, args.authenticator, args.image):
+            print(path, file=out)
+        return EXIT_OK
     plan = hub_plan.plan_hub(settings, args.ip, args.port, args.authenticator, args.config_file)
     if args.print_config:
         shown = json.loads(json.dumps(plan.hub_config))
@@ -102,6 +108,11 @@ def add_commands(sub) -> None:
     p.add_argument("--hub-config", dest="config_file", type=Path, metavar="FILE",
                    help="a jupyterhub_config.py read after ours (LDAP server, OAuth client id...)")
     p.add_argument("--print-config", action="store_true", help="print the hub's configuration and exit")
+    p.add_argument("--district-files", type=Path, metavar="FOLDER",
+                   help="write a district's files into FOLDER and exit: Zero to JupyterHub's Helm values, the "
+                        "dashboard's and API's Deployments, the pool's DaskCluster (see docs/hub.md)")
+    p.add_argument("--image", default="smart-attendance:latest", metavar="NAME:TAG",
+                   help="with --district-files: the image built from deploy/district/Dockerfile (the hub's: NAME-hub:TAG)")
     p.set_defaults(func=_cmd_hub)
 
     p = sub.add_parser("users", help="the hub's users and their roles (teacher, admin)")

@@ -9,9 +9,21 @@ from typing import Callable
 
 from ..config import load_settings
 from ..server.scrub import scrub_logs
-from .plan import HubError, check_shared_records, open_directory
+from .plan import HubError, check_shared_records, open_directory, records_users
 
-__all__ = ["post_auth", "pre_spawn", "refuse_foreign_hosts", "runtime_dir", "scrub_logs"]
+__all__ = ["install", "post_auth", "pre_spawn", "refuse_foreign_hosts", "runtime_dir", "scrub_logs"]
+
+
+def install(c, users_for: str | None = None) -> None:
+    """What every hub of the project sets in code (its ``jupyterhub_config.py``, or Zero to JupyterHub's
+    ``hub.extraConfig``): no token in the log, even URL-encoded in a redirect's ``next=``; :func:`pre_spawn` and
+    :func:`post_auth`. users_for: an authenticator (a key of ``AUTHENTICATORS``) whose admins and allowed users are
+    read from the records now (:func:`.plan.records_users`), as a district's hub does when its pod starts."""
+    scrub_logs()
+    c.Spawner.pre_spawn_hook = pre_spawn
+    c.Authenticator.post_auth_hook = post_auth
+    if users_for is not None:
+        c.Authenticator.update(records_users(load_settings(), users_for))
 
 
 def _record_sign_in(name: str) -> None:

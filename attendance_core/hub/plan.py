@@ -31,14 +31,12 @@ from ..school import access
 from ..config import ENV_PREFIX, ConfigError, Settings
 from ..files import write_new_private
 from ..records import Store
-from ..server import DASHBOARD_NOTEBOOK, SAME_SITE, SECRET_ENVS, TEMPLATES, is_loopback
+from ..server import DASHBOARD_NOTEBOOK, SECRET_ENVS, is_loopback
 from ..server.foreground import wait_passing_stop_signals
 from . import AUTHENTICATORS, DASHBOARD_SERVICE, DEFAULT_IP, DEFAULT_PORT
+from .hub_config import CULLER_SCOPES, SERVICE_MODULES, common_config, dashboard_environment, idle_culling
 from .teacher_server import DASHBOARD_PATH, server_config
 
-MIN_PASSWORD_LENGTH = 8
-#: The hub's page templates (found before JupyterHub's own).
-HUB_TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Environment variables a teacher's server inherits from the hub (besides the ones set for it).
 ENV_KEEP = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "TZ"]
 
@@ -145,57 +143,30 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         raise HubError(f"{extra_config}: hub configuration file not found")
     if not DASHBOARD_NOTEBOOK.is_file():
         raise HubError(f"the dashboard notebook {DASHBOARD_NOTEBOOK} is missing (run from the project folder)")
-    store, directory = open_directory(settings)
-    try:
-        users = [u.name for u in directory.users()]
-        admins = directory.admins()
-    finally:
-        store.close()
-    check_shared_records(settings, users)
-    if not admins:
-        raise HubError("no admin yet: add one first with `attendance users add NAME --role admin` "
-                       "(the admin approves teachers who sign up, and assigns classes)")
+    authenticator_users = records_users(settings, authenticator)
     state = state_dir(settings)
-    idle_seconds = round(settings.idle_kernel_minutes * 60)
+    common = common_config(settings, authenticator)
     hub: dict[str, dict[str, Any]] = {
         "JupyterHub": {
+            **common["JupyterHub"],
             "bind_url": f"http://{ip}:{port}",
             "hub_bind_url": f"http://127.0.0.1:{hub_port or _free_port()}",
             "db_url": hub_database_url(settings),
             "cookie_secret_file": str(state / "jupyterhub_cookie_secret"),
             "pid_file": str(state / "jupyterhub.pid"),
-            "authenticator_class": AUTHENTICATORS[authenticator],
             "spawner_class": "jupyterhub.spawner.SimpleLocalProcessSpawner",
-            # After login, straight to the teacher's dashboard (started if needed).
-            "redirect_to_server": True,
             "cleanup_servers": True,
-            # Every cookie of the hub and of the teachers' servers (the spawner passes these on): not sent
-            # with another site's requests.
-            "tornado_settings": {"cookie_options": dict(SAME_SITE)},
-            "services": [],
-            "load_roles": [],
-            # The hub's pages with readable contrast (hub/templates/page.html; docs/dashboard.md, "Accessibility").
-            "template_paths": [str(HUB_TEMPLATES)],
-            "template_vars": {"native_authenticator": authenticator == "native"},
+            # Each service on a free port of 127.0.0.1, started by the hub (python -m MODULE).
+            "services": [{**service, "url": f"http://127.0.0.1:{_free_port()}",
+                          "command": [sys.executable, "-m", SERVICE_MODULES[service["name"]]]}
+                         for service in common["JupyterHub"]["services"]],
         },
         "ConfigurableHTTPProxy": {
             "command": [proxy_command()],
             "api_url": f"http://127.0.0.1:{proxy_api_port or _free_port()}",
         },
-        "Authenticator": {
-            "admin_users": sorted(admins),
-            # NativeAuthenticator: an admin approves each sign-up; other authenticators: the users the
-            # records know (`attendance users add`), unless the extra config allows more (allowed_groups...).
-            **({"allow_all": True} if authenticator == "native" else {"allowed_users": sorted(users)}),
-        },
-        "NativeAuthenticator": {
-            "enable_signup": True,
-            "open_signup": False,
-            "minimum_password_length": MIN_PASSWORD_LENGTH,
-            "check_common_password": True,
-            # Failed logins are braked per address and per name by the login form (login.py), which says so.
-            "allowed_failed_logins": 0,
-        },
+        "Authenticator": authenticator_users,
+        "NativeAuthenticator": common["NativeAuthenticator"],
         "Spawner": {
             "cmd": [sys.executable, "-m", "jupyterhub.singleuser"],
             "default_url": DASHBOARD_PATH,
@@ -206,57 +177,42 @@ def plan_hub(settings: Settings, ip: str = DEFAULT_IP, port: int = DEFAULT_PORT,
         },
         "SimpleLocalProcessSpawner": {"home_dir_template": str(state / "home" / "{username}")},
     }
-    if settings.idle_kernel_minutes > 0:
-        hub["JupyterHub"]["services"].append({
+    culling = idle_culling(settings)
+    if culling is not None:
+        hub["JupyterHub"]["services"].insert(0, {
             "name": "idle-culler",
-            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={max(idle_seconds, 60)}",
-                        f"--cull-every={max(30, min(300, idle_seconds // 2))}"],
+            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={culling[0]}",
+                        f"--cull-every={culling[1]}"],
         })
-        hub["JupyterHub"]["load_roles"].append({
-            "name": "idle-culler", "services": ["idle-culler"],
-            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-        })
-    # The attendance API for the school's information system (docs/school.md): a token needs SCOPE.
-    from ..api import SCOPE, SCOPE_DESCRIPTION, SERVICE_NAME
-
-    hub["JupyterHub"]["custom_scopes"] = {SCOPE: {"description": SCOPE_DESCRIPTION}}
-    user_scopes = ["self", SCOPE]
-    hub["JupyterHub"]["services"].append({
-        "name": SERVICE_NAME, "url": f"http://127.0.0.1:{_free_port()}",
-        "command": [sys.executable, "-m", "attendance_core.api"],
-    })
-    if settings.hub_dashboards == "shared":
-        # One dashboard server for every teacher (dashboard_service.py): after login, straight to it; no
-        # teacher server is started (hooks.pre_spawn refuses), a first sign-in is recorded at login instead.
-        hub["JupyterHub"]["services"].append({
-            "name": DASHBOARD_SERVICE, "url": f"http://127.0.0.1:{_free_port()}", "oauth_no_confirm": True,
-            "command": [sys.executable, "-m", "attendance_core.hub.dashboard_service"],
-        })
-        hub["JupyterHub"]["default_url"] = f"/services/{DASHBOARD_SERVICE}/"
-        hub["JupyterHub"]["redirect_to_server"] = False
-        user_scopes.append(f"access:services!service={DASHBOARD_SERVICE}")
-    hub["JupyterHub"]["load_roles"].append({"name": "user", "scopes": user_scopes})
+        hub["JupyterHub"]["load_roles"].insert(0, {"name": "idle-culler", "services": ["idle-culler"],
+                                                "scopes": list(CULLER_SCOPES)})
     teacher_env = {
         # The settings `attendance hub` was given in its environment (ATTENDANCE_DETECTOR...), as the
         # dashboards must see them too; not serve's login secrets.
         **{k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and k not in SECRET_ENVS},
-        "JUPYTERHUB_SINGLEUSER_EXTENSION": "1",
-        "JUPYTER_NO_CONFIG": "1",
-        "ATTENDANCE_ROSTER_DIR": str(settings.roster_dir.resolve()),
-        "ATTENDANCE_DATA_DIR": str(settings.data_dir.resolve()),
-        "ATTENDANCE_DATABASE_URL": settings.resolved_database_url(),
-        "JUPYTER_PATH": str(TEMPLATES),  # the dashboard's Voilà template
-        "ATTENDANCE_MAX_KERNELS_PER_USER": str(settings.max_kernels_per_user),  # read by teacher_pages
-        # A token in a page's address (?token=) signs no one in: only the hub's login does (JupyterHub 5's
-        # default, kept whatever the machine's environment says).
-        "JUPYTERHUB_ALLOW_TOKEN_IN_URL": "0",
+        **dashboard_environment(settings),
     }
-    if settings.classes_dir:
-        teacher_env["ATTENDANCE_CLASSES_DIR"] = str(Path(settings.classes_dir).resolve())
-    if settings.source != "defaults":
-        teacher_env["ATTENDANCE_CONFIG"] = str(Path(settings.source).resolve())
     return HubPlan(ip, port, authenticator, hub, server_config(settings, root_dir=""), teacher_env,
-                   Path(extra_config).resolve() if extra_config else None, sorted(admins))
+                   Path(extra_config).resolve() if extra_config else None, authenticator_users["admin_users"])
+
+
+def records_users(settings: Settings, authenticator: str) -> dict[str, Any]:
+    """The hub's ``Authenticator`` users from the records: its admins, and who may sign in (NativeAuthenticator:
+    anyone an admin approves; the others: the users the records know, unless a hub configuration allows more,
+    ``allowed_groups``...). Raises :class:`HubError` when there is no admin yet, or SQLite records are shared
+    (:func:`check_shared_records`)."""
+    store, directory = open_directory(settings)
+    try:
+        users = [u.name for u in directory.users()]
+        admins = directory.admins()
+    finally:
+        store.close()
+    check_shared_records(settings, users)
+    if not admins:
+        raise HubError("no admin yet: add one first with `attendance users add NAME --role admin` "
+                       "(the admin approves teachers who sign up, and assigns classes)")
+    return {"admin_users": sorted(admins),
+            **({"allow_all": True} if authenticator == "native" else {"allowed_users": sorted(users)})}
 
 
 def warnings(plan: HubPlan) -> list[str]:
@@ -301,16 +257,20 @@ def write_config(plan: HubPlan, folder: Path) -> Path:
     for section, values in hub.items():
         for name, value in values.items():
             lines.append(f"c.{section}.{name} = {value!r}")
-    lines += ["from attendance_core.hub import hooks as _hooks",
-              "_hooks.scrub_logs()  # no token in the log, even URL-encoded in a redirect's next=",
-              "c.Spawner.pre_spawn_hook = _hooks.pre_spawn",
-              "c.Authenticator.post_auth_hook = _hooks.post_auth",
+    lines += [*hooks_lines(),
               f"c.Spawner.environment['JUPYTER_RUNTIME_DIR'] = _hooks.runtime_dir({str(folder / 'run')!r})"]
     if is_loopback(plan.ip):
         lines.append("_hooks.refuse_foreign_hosts()")
     if plan.extra_config is not None:
         lines.append(f"load_subconfig({str(plan.extra_config)!r})  # noqa: F821")
     return write_new_private(folder / "jupyterhub_config.py", "\n".join(lines) + "\n")
+
+
+def hooks_lines(users_for: str | None = None) -> list[str]:
+    """The lines of a ``jupyterhub_config.py`` that install the project's code into the hub (:func:`.hooks.install`;
+    ``users_for``: an authenticator whose users are read from the records when the hub starts)."""
+    return ["from attendance_core.hub import hooks as _hooks",
+            f"_hooks.install(c{'' if users_for is None else f', users_for={users_for!r}'})"]
 
 
 def hub_environment(settings: Settings) -> dict[str, str]:
