@@ -385,7 +385,8 @@ class TakeAttendanceView(TabView):
         finally:
             self._busy = False
             self._upload.disabled = self._demo.disabled = False
-            button.focus()  # disabled while busy, it lost the focus: give it back        self._progress.value = 1
+            button.focus()  # disabled while busy, it lost the focus: give it back
+        self._progress.value = 1
         self._progress.layout.display = "none"
         att = self._state.attendance
         names = html.escape(", ".join(self._seen))
