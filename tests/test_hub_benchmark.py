@@ -11,6 +11,11 @@ from hub_helpers import postgres_base_url
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_hub.py"
 
 
+
+def missed_a_target(table: str) -> bool:
+    """A row of the printed table ends in "no" (its "met" column; the columns may be padded with spaces)."""
+    return re.search(r" no *$", table, re.M) is not None
+
 def test_hub_load_test_runs_and_prints_its_table(demo_class, browser):
     env = {**os.environ, "ATTENDANCE_TEST_POSTGRES_URL": postgres_base_url()}
     out = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=1800,
@@ -25,7 +30,7 @@ def test_hub_load_test_runs_and_prints_its_table(demo_class, browser):
     # Two hubs: a teacher alone, the 12 MP photo alone (protocol, then Chromium), then 2 and 3 teachers at once.
     assert "results right: 11/11" in out.stdout, out.stdout + out.stderr[-3000:]
     assert re.search(r"teachers with dlib loaded: 2 at once 0, 3 at once 0", out.stdout), out.stdout
-    assert (out.returncode == 1) == (" no\n" in out.stdout), out.stdout
+    assert (out.returncode == 1) == missed_a_target(out.stdout), out.stdout
 
 
 CAMERA_BENCH = BENCH.with_name("bench_camera.py")
@@ -41,4 +46,4 @@ def test_camera_benchmark_runs_a_door_in_the_hubs_shared_dashboard_and_prints_it
     door = re.search(r"door alone: face appears -> name on the screen\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(\d+)", out.stdout)
     assert door and int(door.group(1)) >= 2 and door.group(2) == "0", out.stdout  # faces came, none missed
     assert "1 teachers with the door: upload -> right result" in out.stdout and "results right: 2/2" in out.stdout
-    assert (out.returncode == 1) == (" no\n" in out.stdout), out.stdout
+    assert (out.returncode == 1) == missed_a_target(out.stdout), out.stdout
