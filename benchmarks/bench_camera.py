@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(Path(__file__).resolve().parent)]
 
-from bench_hub import pct, school, settle, twelve_megapixel, wave  # noqa: E402
+from bench_hub import in_chromium, pct, school, settle, twelve_megapixel, wave  # noqa: E402
 from hub_teachers import sign_in  # noqa: E402
 from camera_video import DOOR_STUDENTS, Shot, door_video  # noqa: E402
 from hub_helpers import school_env, start_hub, stop_hub  # noqa: E402
@@ -148,7 +148,7 @@ def main() -> int:
         print("set ATTENDANCE_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh)", file=sys.stderr)
         return 2
     names = [f"teacher{i:02d}" for i in range(1, args.teachers + 1)]
-    chromium = set(names) if args.clients == "chromium" else set(names[:1])
+    chromium = in_chromium(names, args.clients)
     with school("bench-camera-", ["door", *names]) as (root, database_url):
         shots = [shot for sid, _ in DOOR_STUDENTS for shot in (Shot(sid, AT_DOOR), Shot(None, EMPTY))]
         video = door_video(root / "door.y4m", shots, size=(640, 480), fps=2)

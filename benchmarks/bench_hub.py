@@ -317,13 +317,19 @@ def settle(hub_pid: int, timeout: float = 300.0) -> None:
         last = now
 
 
+def in_chromium(names: list[str], clients: str) -> set[str]:
+    """The teachers of a wave who use Chromium: every one with ``--clients chromium``; with protocol clients the
+    first only, whose page is checked to show the result."""
+    return set(names) if clients == "chromium" else set(names[:1])
+
+
 def run_hub(root: Path, env: dict[str, str], names: list[str], photos: list[Path], clients: str,
             hold: float) -> dict:
     """One hub at ``env``'s settings: a teacher alone (two photos), the 12 MP photo alone (and, with protocol
     clients, again in Chromium), then every teacher of ``names`` at once (with protocol clients, the first in
     Chromium); times, memory, queue estimates and whether every result was right."""
     browser = {"protocol": (), "chromium": ("solo",)}[clients]
-    every = set(names) if clients == "chromium" else set(names[:1])
+    every = in_chromium(names, clients)
     hub = start_hub(root, env)
     try:
         # A school starts its hub before the morning: the shared dashboard's preheated kernels are ready.

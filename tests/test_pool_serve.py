@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLE_IMAGES
+from procs import children, cmdline
 from test_serve import served_class
 from test_serve_browser import TIMEOUT_MS, choose_photo, log_in, wait_for_status
 
@@ -19,26 +20,6 @@ def served(demo_class, demo_encoding_cache, tmp_path_factory):
     with served_class(tmp_path_factory, demo_encoding_cache, "serve-pool", token=secrets.token_urlsafe(24),
                       ATTENDANCE_POOL_WORKERS="1") as server:
         yield server
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = [int(c) for t in Path(f"/proc/{p}/task").iterdir() for c in (t / "children").read_text().split()]
-        except OSError:
-            kids = []
-        found += kids
-        todo += kids
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _maps(pid: int) -> str:
@@ -64,10 +45,10 @@ def test_served_dashboard_marks_through_the_pool_and_its_kernel_never_loads_dlib
         wait_for_status(page, "Barack_Obama", "present")
         wait_for_status(page, "Joe_Biden", "present")
         wait_for_status(page, "Alex_Lacamoire", "absent")
-        processes = _descendants(served.proc.pid)
-        kernels = [p for p in processes if "ipykernel" in _cmdline(p)]
+        processes = children(served.proc.pid)
+        kernels = [p for p in processes if "ipykernel" in cmdline(p)]
         workers = [p for p in processes if "_dlib_pybind11" in _maps(p)]
-        assert len(kernels) == 1, [_cmdline(p) for p in processes]
+        assert len(kernels) == 1, [cmdline(p) for p in processes]
         kernel = kernels[0]
         assert _environ(kernel)["ATTENDANCE_POOL_ADDRESS"].startswith("tls://127.0.0.1:")
         assert os.stat(_environ(kernel)["ATTENDANCE_POOL_CERTIFICATE"]).st_mode & 0o077 == 0

@@ -1,4 +1,4 @@
-"""What the benchmarks read of running processes, from /proc (Linux): memory (PSS), CPU time, process trees."""
+"""What the benchmarks and tests read of running processes, from /proc (Linux): memory (PSS), CPU time, process trees."""
 from __future__ import annotations
 
 import os
