@@ -10,7 +10,7 @@ from . import __version__, terminal
 from .config import Settings, load_settings
 from .errors import AttendanceError
 from .faces import DETECTORS, DetectorSettings
-from .roster import Roster, load_roster
+from .roster import Roster
 from .results import ABSENT, EXCUSED, LATE, PRESENT, STATUSES
 from .samples import fetch_samples
 from .school.commands import add_school_commands

@@ -22,7 +22,7 @@ from .matching import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_TOLERANCE, FaceMatch, as
 from .results import (ABSENT, AUTOMATIC, CONFIRMED, EXCUSED, LATE, MANUAL, PRESENT, REASSIGNED, REJECTED,
                       REVIEW_DECISIONS, STATUSES, TIME_FROM_EXIF, TIME_FROM_UPLOAD, Attendance, DetectedFaces,
                       FaceResult, FaceReview, Photo, StudentResult)
-from .recognition import KEPT_IMAGE_MAX_SIDE, AnalysisOptions, PhotoAnalysis, Recognizer
+from .recognition import AnalysisOptions, PhotoAnalysis, Recognizer
 from .roster import Roster
 
 __all__ = ["ABSENT", "EXCUSED", "PRESENT", "STATUSES", "Attendance", "FaceResult", "Photo", "Progress", "Session",

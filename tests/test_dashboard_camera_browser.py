@@ -263,7 +263,7 @@ def test_served_with_the_pool_the_door_and_take_photo_go_through_it_and_the_kern
     """`attendance serve` (its pool, its login, its template): the frames and the still go to the pool."""
     import secrets
 
-    from test_pool_serve import _cmdline, _descendants, _maps
+    from procs import children, cmdline, maps
     from test_serve import served_class
     from test_serve_browser import log_in
 
@@ -284,10 +284,10 @@ def test_served_with_the_pool_the_door_and_take_photo_go_through_it_and_the_kern
             page.click(".sa-checkin")
             page.click(".sa-take-photo")
             page.wait_for_selector(".sa-photos :text-matches('camera-\\\\d{6}\\\\.jpg')", timeout=TIMEOUT_MS)
-            processes = _descendants(served.proc.pid)
-            kernels = [p for p in processes if "ipykernel" in _cmdline(p)]
+            processes = children(served.proc.pid)
+            kernels = [p for p in processes if "ipykernel" in cmdline(p)]
             assert len(kernels) == 1
-            assert "_dlib_pybind11" not in _maps(kernels[0]) and "cv2" not in _maps(kernels[0])
-            assert [p for p in processes if "_dlib_pybind11" in _maps(p)]  # the pool's worker did the work
+            assert "_dlib_pybind11" not in maps(kernels[0]) and "cv2" not in maps(kernels[0])
+            assert [p for p in processes if "_dlib_pybind11" in maps(p)]  # the pool's worker did the work
         finally:
             context.close()

@@ -155,7 +155,7 @@ def test_keyboard_only_from_the_start_page_to_a_saved_session_and_a_downloaded_c
     assert keys.stops[-1].states.get("pressed") == "false"
     keys.press("Space")
     page.wait_for_function("() => document.querySelector('.sa-status-Alex_Lacamoire').innerText.trim() === 'excused'")
-    pressed = keys.wait_for_focus('button "Alex Lacamoire: excused"')
+    keys.wait_for_focus('button "Alex Lacamoire: excused"')
     page.wait_for_function("() => document.activeElement.getAttribute('aria-pressed') === 'true'")
     assert page.evaluate("() => getComputedStyle(document.activeElement, '::before').content").startswith('"✓')
     assert str(keys.press("Tab")) == 'button "Barack Obama: present"'  # the next student, not the next button

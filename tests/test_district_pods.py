@@ -145,8 +145,13 @@ def test_the_pool_runs_as_its_daskcluster_says(demo_class, tmp_path):
                 assert result.error is None and len(result.boxes) == 2
                 assert len(recognizer.reference_faces(KNOWN_FACES / "Alex_Lacamoire.jpg").encodings) == 1
                 # The autoscaler's scale-down: the scheduler retires the worker it names, then the pod goes.
-                status, _, body = _http(f"http://127.0.0.1:{http_port}/api/v1/retire_workers", {"n": 1})
-                assert status == 200 and [w["name"] for w in json.loads(body).values()] == [joined["name"]]
+                # A worker still holding results the client has not yet released (the release travels on its
+                # own, late on a busy machine) is not retired; the operator asks again, and so does this test.
+                def retire() -> list[str]:
+                    status, _, body = _http(f"http://127.0.0.1:{http_port}/api/v1/retire_workers", {"n": 1})
+                    assert status == 200, body
+                    return [w["name"] for w in json.loads(body).values()]
+                assert _wait(retire, "the idle worker was not retired", 60) == [joined["name"]]
                 _wait(lambda: not client.scheduler_info()["workers"], "the retired worker did not leave", 60)
             finally:
                 recognizer.close()

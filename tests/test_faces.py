@@ -269,7 +269,8 @@ def test_kept_display_copy_is_shrunk_and_its_scale_maps_boxes_onto_it(demo_class
     import cv2
 
     from attendance_core.roster import load_roster
-    from attendance_core.session import KEPT_IMAGE_MAX_SIDE, Session
+    from attendance_core.recognition import KEPT_IMAGE_MAX_SIDE
+    from attendance_core.session import Session
 
     image, placed = make_classroom(devdata_portraits[:4], size=(3000, 2000), face_widths=(80, 120), seed=4)
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))

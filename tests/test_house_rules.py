@@ -119,3 +119,76 @@ def test_no_module_is_over_500_lines():
 def test_the_readme_is_under_200_lines():
     lines = len((REPO / "README.md").read_text().splitlines())
     assert lines <= MAX_README_LINES, f"README.md has {lines} lines: details belong in docs/"
+
+
+def top_level_names(path: Path) -> set[str]:
+    """The names a module defines at its top level (functions, classes, assignments, imports), read from its source,
+    including those defined under an ``if``/``try`` at the top level."""
+    names: set[str] = set()
+    todo = list(ast.parse(path.read_text(), str(path)).body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            todo += [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                     *(s for h in getattr(node, "handlers", []) for s in h.body)]
+    return names
+
+
+def missing_imports(files: list[Path], roots: list[Path], package: Path) -> list[str]:
+    """Every ``from M import N`` (anywhere in a file, a function's body too) where M is one of the project's own
+    modules (found under ``roots``, or ``package``'s) and N is neither defined at M's top level nor a submodule."""
+    def module_file(dotted: str) -> Path | None:
+        for root in roots:
+            base = root / Path(*dotted.split("."))
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    missing = []
+    for path in files:
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts) if package in path.parents else ""
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            dotted = node.module or ""
+            if node.level:  # relative: only inside the package
+                base = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+                dotted = ".".join(base[:len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            target = module_file(dotted)
+            if target is None:
+                continue  # not the project's (the standard library, a dependency)
+            defined = top_level_names(target)
+            for alias in node.names:
+                if alias.name != "*" and alias.name not in defined and module_file(f"{dotted}.{alias.name}") is None:
+                    missing.append(f"{path.name}:{node.lineno}: {dotted} has no {alias.name}")
+    return missing
+
+
+def test_every_name_imported_from_the_projects_own_modules_exists():
+    """A helper moved or renamed while a test still imports the old name inside a function fails only when that
+    test runs (CI, 40 minutes later): found here from the source instead."""
+    files = [*PACKAGE.rglob("*.py"), *(REPO / "tests").glob("*.py"), *(REPO / "benchmarks").glob("*.py"),
+             *(REPO / "scripts").glob("*.py")]
+    assert missing_imports(files, [REPO, REPO / "tests", REPO / "benchmarks"], PACKAGE) == []
+
+
+def test_the_import_check_finds_a_name_a_helper_no_longer_has(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("try:\n    import numpy as np\nexcept ImportError:\n    np = None\nX = 1\n")
+    (package / "b.py").write_text("from .a import X, np\nfrom . import a\ndef f():\n    from .a import Y\n")
+    (tmp_path / "helper.py").write_text("def children(pid):\n    return []\n")
+    (tmp_path / "test_x.py").write_text("def test():\n    from helper import _descendants, children\n"
+                                        "    from pkg.a import X\n    from os import path\n")
+    files = [package / "b.py", tmp_path / "test_x.py"]
+    assert missing_imports(files, [tmp_path], package) == ["b.py:4: pkg.a has no Y",
+                                                           "test_x.py:2: helper has no _descendants"]

@@ -51,18 +51,18 @@ def log_of(school) -> str:
 
 
 def dashboard_service(school) -> int:
-    from test_pool_serve import _cmdline, _descendants
+    from procs import children, cmdline
 
-    return next(p for p in _descendants(school.proc.pid) if "attendance_core.hub.dashboard_service" in _cmdline(p))
+    return next(p for p in children(school.proc.pid) if "attendance_core.hub.dashboard_service" in cmdline(p))
 
 
 def page_kernels(school) -> dict[str, int]:
     """Kernel id -> pid of every kernel of the shared dashboard."""
-    from test_pool_serve import _cmdline, _descendants
+    from procs import children, cmdline
 
     found = {}
-    for pid in _descendants(dashboard_service(school)):
-        match = re.search(r"kernel-([0-9a-f-]{36})\.json", _cmdline(pid))
+    for pid in children(dashboard_service(school)):
+        match = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline(pid))
         if match:
             found[match.group(1)] = pid
     return found
@@ -132,11 +132,11 @@ def probe_as_another_account(port: int, seconds: float) -> subprocess.Popen:
 
 
 def test_another_account_is_refused_the_request_info_channel_and_ten_sign_ins_land_in_under_10_s(school):
-    from test_pool_serve import _environ
+    from procs import environ
 
     kernels = wait_for(lambda: len(pool := waiting_pool(school)) >= WARM_KERNELS and pool, START_TIMEOUT * 2,
                        "the preheated kernels, ready")
-    port = int(_environ(dashboard_service(school))["JUPYTERHUB_SERVICE_URL"].rsplit(":", 1)[1])
+    port = int(environ(dashboard_service(school))["JUPYTERHUB_SERVICE_URL"].rsplit(":", 1)[1])
     probe = probe_as_another_account(port, seconds=120)
     try:
         opened = json.loads(probe.stdout.readline() or "{}")
@@ -249,19 +249,19 @@ def test_a_crafted_comm_open_sends_no_traceback_back_over_the_page(school):
 
 def test_a_pages_kernel_starts_with_what_it_needs_not_the_services_environment(school):
     from attendance_core.hub.dashboard_service import KERNEL_ENV, KERNEL_ENV_PREFIXES
-    from test_pool_serve import _environ
+    from procs import environ
 
-    service = _environ(dashboard_service(school))
+    service = environ(dashboard_service(school))
     assert "JUPYTERHUB_API_TOKEN" in service and "JUPYTER_RUNTIME_DIR" in service  # what the service holds
     kernels = page_kernels(school)
     assert kernels
     allowed = set(KERNEL_ENV) | {"JPY_PARENT_PID", "JUPYTERHUB_USER"}  # (jupyter_client adds its parent's pid)
     for kernel, pid in kernels.items():
-        environ = _environ(pid)
-        extra = sorted(k for k in environ if k not in allowed and not k.startswith(KERNEL_ENV_PREFIXES))
+        kernel_env = environ(pid)
+        extra = sorted(k for k in kernel_env if k not in allowed and not k.startswith(KERNEL_ENV_PREFIXES))
         assert extra == [], (kernel, extra)  # JUPYTER_RUNTIME_DIR (every kernel's connection file), JUPYTER_PATH before
-        assert environ.get("ATTENDANCE_SHARED_DASHBOARD") == "1" and environ["ATTENDANCE_DATABASE_URL"]
-        assert not any("TOKEN" in k or "PASSWORD" in k for k in environ), sorted(environ)
+        assert kernel_env.get("ATTENDANCE_SHARED_DASHBOARD") == "1" and kernel_env["ATTENDANCE_DATABASE_URL"]
+        assert not any("TOKEN" in k or "PASSWORD" in k for k in kernel_env), sorted(kernel_env)
 
 
 def test_a_pages_kernel_that_hangs_is_shut_down(school):

@@ -52,14 +52,14 @@ def test_overrides_are_refused_and_a_teacher_gets_at_most_the_cap_of_pages(schoo
     # environment, none of the service's hub credentials
     import re
 
-    from test_pool_serve import _cmdline, _descendants, _environ
+    from procs import children, cmdline, environ
 
     log = school.log.read_text(errors="replace")
     assert "Dashboard page of ben: kernel " in log and "(preheated)" in log
     started = re.findall(r"Dashboard page of ben: kernel ([0-9a-f-]{36}) \(started for it\)", log)
     assert len(started) == 1, [line for line in log.splitlines() if "Dashboard page of" in line]
-    kernel = next(p for p in _descendants(school.proc.pid) if f"kernel-{started[0]}.json" in _cmdline(p))
-    environ = _environ(kernel)
+    kernel = next(p for p in children(school.proc.pid) if f"kernel-{started[0]}.json" in cmdline(p))
+    environ = environ(kernel)
     assert environ["JUPYTERHUB_USER"] == "ben" and environ["ATTENDANCE_SHARED_DASHBOARD"] == "1"
     hub_keys = [k for k in environ if "TOKEN" in k or (k.startswith("JUPYTERHUB_") and k != "JUPYTERHUB_USER")]
     assert hub_keys == [], hub_keys  # (jupyter_client adds JPY_PARENT_PID: the server's pid)
@@ -135,7 +135,7 @@ def _busy_pool_worker(school, timeout: float = 120.0) -> int:
     """The pid of the pool worker that is working (its CPU time rising by half a second)."""
     import time
 
-    from test_pool_serve import _descendants, _maps
+    from procs import children, maps
 
     def cpu(pid: int) -> float:
         try:
@@ -144,7 +144,7 @@ def _busy_pool_worker(school, timeout: float = 120.0) -> int:
             return 0.0
         return int(fields[11]) + int(fields[12])
 
-    workers = [p for p in _descendants(school.proc.pid) if "_dlib_pybind11" in _maps(p)]
+    workers = [p for p in children(school.proc.pid) if "_dlib_pybind11" in maps(p)]
     assert workers, "no pool worker"
     start = {p: cpu(p) for p in workers}
     deadline = time.monotonic() + timeout

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from attendance_core.recognition import AnalysisOptions, Recognizer, analyse_pho
 from attendance_core.roster import load_roster
 from attendance_core.session import Session
 
-from conftest import KNOWN_FACES, REPO, SAMPLE_IMAGES
+from conftest import KNOWN_FACES, SAMPLE_IMAGES
 
 EXPECTED = {"Alex_Lacamoire": "absent", "Barack_Obama": "present", "Joe_Biden": "present",
             "Kit_Harington": "present", "Rose_Leslie": "present"}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 import pytest
 
 from conftest import SAMPLE_IMAGES
-from procs import children, cmdline
+from procs import children, cmdline, environ, maps
 from test_serve import served_class
 from test_serve_browser import TIMEOUT_MS, choose_photo, log_in, wait_for_status
 
@@ -20,18 +19,6 @@ def served(demo_class, demo_encoding_cache, tmp_path_factory):
     with served_class(tmp_path_factory, demo_encoding_cache, "serve-pool", token=secrets.token_urlsafe(24),
                       ATTENDANCE_POOL_WORKERS="1") as server:
         yield server
-
-
-def _maps(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return ""
-
-
-def _environ(pid: int) -> dict[str, str]:
-    items = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
 
 
 def test_served_dashboard_marks_through_the_pool_and_its_kernel_never_loads_dlib(browser, served):
@@ -47,12 +34,12 @@ def test_served_dashboard_marks_through_the_pool_and_its_kernel_never_loads_dlib
         wait_for_status(page, "Alex_Lacamoire", "absent")
         processes = children(served.proc.pid)
         kernels = [p for p in processes if "ipykernel" in cmdline(p)]
-        workers = [p for p in processes if "_dlib_pybind11" in _maps(p)]
+        workers = [p for p in processes if "_dlib_pybind11" in maps(p)]
         assert len(kernels) == 1, [cmdline(p) for p in processes]
         kernel = kernels[0]
-        assert _environ(kernel)["ATTENDANCE_POOL_ADDRESS"].startswith("tls://127.0.0.1:")
-        assert os.stat(_environ(kernel)["ATTENDANCE_POOL_CERTIFICATE"]).st_mode & 0o077 == 0
-        assert "_dlib_pybind11" not in _maps(kernel) and "cv2" not in _maps(kernel)
+        assert environ(kernel)["ATTENDANCE_POOL_ADDRESS"].startswith("tls://127.0.0.1:")
+        assert os.stat(environ(kernel)["ATTENDANCE_POOL_CERTIFICATE"]).st_mode & 0o077 == 0
+        assert "_dlib_pybind11" not in maps(kernel) and "cv2" not in maps(kernel)
         assert len(workers) == 1 and kernel not in workers  # the one pool worker did the work
     finally:
         context.close()

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import openpyxl
 import pandas as pd
-import pytest
 
 from attendance_core.records import Store, csv_safe, spreadsheet_text
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import sqlalchemy as sa
 
 from attendance_core.records import RecordsError, Store, text_limit
 from attendance_core.records import schema
