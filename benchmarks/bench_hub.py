@@ -105,7 +105,7 @@ ROLES = [("jupyterhub.singleuser", "a teacher's own Jupyter server"),
          ("attendance_core.hub.dashboard_service", "the shared dashboard server"),
          ("ipykernel_launcher", "dashboard kernels"), ("attendance_core.api", "attendance-api"),
          ("jupyterhub_idle_culler", "idle culler"), ("configurable-http-proxy", "proxy"),
-         ("-m jupyterhub", "JupyterHub")]
+         ("attendance_core.hub.hub_app", "JupyterHub")]
 
 
 def _role(pid: int, hub_pid: int) -> str:

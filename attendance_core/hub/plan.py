@@ -307,6 +307,6 @@ def _run_jupyterhub(settings: Settings, plan: HubPlan, folder: Path, log: Callab
         "Ctrl+C stops it)")
     for note in warnings(plan):
         log("note: " + note)
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
+    proc = subprocess.Popen([sys.executable, "-m", "attendance_core.hub.hub_app", "-f", str(config)],
                             env=hub_environment(settings), cwd=state_dir(settings))
     return wait_passing_stop_signals(proc)
