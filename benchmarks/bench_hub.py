@@ -306,14 +306,14 @@ def pool_hop_seconds(photo: Path, folder: Path, rounds: int = 3) -> dict[str, fl
 
 
 def settle(hub_pid: int, timeout: float = 300.0) -> None:
-    """Wait until the hub's processes are quiet (under a tenth of a core for 3 s): started, the pool's models
-    loaded, the preheated kernels ready."""
+    """Wait until the hub's processes are quiet (under a quarter of a core for 3 s: an idle hub's tree, the pool's
+    heartbeats, uses 0.10-0.17; starting, two): started, the pool's models loaded, the preheated kernels ready."""
     deadline = time.monotonic() + timeout
     last, quiet = sum(c for _, c in cpu_by_process(hub_pid).values()), 0
     while time.monotonic() < deadline and quiet < 3:
         time.sleep(1)
         now = sum(c for _, c in cpu_by_process(hub_pid).values())
-        quiet = quiet + 1 if now - last < 0.1 else 0
+        quiet = quiet + 1 if now - last < 0.25 else 0
         last = now
 
 
