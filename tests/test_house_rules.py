@@ -13,15 +13,24 @@ MAX_MODULE_LINES = 500
 MAX_README_LINES = 199
 
 
+def dotted_name(path: Path, package: Path) -> str:
+    """The module name of a ``.py`` file under ``package`` (a package is its ``__init__``)."""
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def module_names(package: Path) -> dict[str, Path]:
-    """Dotted module name -> file, for every ``.py`` file under ``package`` (a package is its ``__init__``)."""
-    found = {}
-    for path in sorted(package.rglob("*.py")):
-        parts = list(path.relative_to(package.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
+    """Dotted module name -> file, for every ``.py`` file under ``package``."""
+    return {dotted_name(path, package): path for path in sorted(package.rglob("*.py"))}
+
+
+def imported_module(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
+    """The absolute name of the module a ``from ... import`` in module ``importer`` names (relative ones resolved)."""
+    if not node.level:
+        return node.module or ""
+    base = importer.split(".") if is_package else importer.split(".")[:-1]
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
 
 
 def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
@@ -32,12 +41,7 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".") if is_package else name.split(".")[:-1]
-                base = base[:len(base) - (node.level - 1)]
-                origin = ".".join(base + ([node.module] if node.module else []))
-            else:
-                origin = node.module or ""
+            origin = imported_module(name, is_package, node)
             # `from . import pool` imports the module pool; `from .pool import X` the module pool.
             targets = [f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in modules else origin
                        for alias in node.names]
@@ -154,14 +158,11 @@ def missing_imports(files: list[Path], roots: list[Path], package: Path) -> list
 
     missing = []
     for path in files:
-        name = ".".join(path.relative_to(package.parent).with_suffix("").parts) if package in path.parents else ""
+        name = dotted_name(path, package) if package in path.parents else ""  # (relative imports: the package's)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.ImportFrom):
                 continue
-            dotted = node.module or ""
-            if node.level:  # relative: only inside the package
-                base = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
-                dotted = ".".join(base[:len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            dotted = imported_module(name, path.name == "__init__.py", node)
             target = module_file(dotted)
             if target is None:
                 continue  # not the project's (the standard library, a dependency)
@@ -183,12 +184,12 @@ def test_every_name_imported_from_the_projects_own_modules_exists():
 def test_the_import_check_finds_a_name_a_helper_no_longer_has(tmp_path):
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("from .a import Z\n")
     (package / "a.py").write_text("try:\n    import numpy as np\nexcept ImportError:\n    np = None\nX = 1\n")
     (package / "b.py").write_text("from .a import X, np\nfrom . import a\ndef f():\n    from .a import Y\n")
     (tmp_path / "helper.py").write_text("def children(pid):\n    return []\n")
     (tmp_path / "test_x.py").write_text("def test():\n    from helper import _descendants, children\n"
                                         "    from pkg.a import X\n    from os import path\n")
-    files = [package / "b.py", tmp_path / "test_x.py"]
-    assert missing_imports(files, [tmp_path], package) == ["b.py:4: pkg.a has no Y",
+    files = [package / "__init__.py", package / "b.py", tmp_path / "test_x.py"]
+    assert missing_imports(files, [tmp_path], package) == ["__init__.py:1: pkg.a has no Z", "b.py:4: pkg.a has no Y",
                                                            "test_x.py:2: helper has no _descendants"]
