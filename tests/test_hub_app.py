@@ -6,11 +6,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import free_port
-from hub_helpers import START_TIMEOUT
+from hub_helpers import START_TIMEOUT, stop_hub
 
 #: Longer than JupyterHub's own patience with a service it starts (ten tries of one second).
 SLOW_SECONDS = 25
@@ -27,7 +28,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), http.server.SimpleHTTPReque
 """
 
 
-def _hub(tmp_path: Path, module: str, delay: float, then: str = "serve") -> tuple[subprocess.Popen, Path, int]:
+def _hub(tmp_path: Path, module: str, delay: float, then: str = "serve") -> SimpleNamespace:
+    """JupyterHub run by ``module`` with one service, ``slow``; the same fields as hub_helpers.start_hub's."""
     from attendance_core.hub.plan import proxy_command
 
     page = tmp_path / "www" / "services" / "slow"  # (the proxy keeps the service's prefix)
@@ -52,61 +54,51 @@ c.JupyterHub.services = [{{"name": "slow", "url": "http://127.0.0.1:{service_por
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", module, "-f", str(config)], cwd=tmp_path, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    return proc, log, port
+    return SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, proc=proc, log=log)
 
 
-def _until(proc: subprocess.Popen, log: Path, done, timeout: float = START_TIMEOUT) -> str:
+def _until(hub: SimpleNamespace, done, timeout: float = START_TIMEOUT) -> str:
     deadline = time.monotonic() + timeout
-    while not done(text := log.read_text(errors="replace")):
+    while not done(text := hub.log.read_text(errors="replace")):
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout} s:\n{text}")
         time.sleep(0.5)
     return text
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_the_hub_waits_for_a_service_slower_than_jupyterhubs_ten_seconds_and_routes_it(tmp_path):
     import requests
 
-    proc, log, port = _hub(tmp_path, "attendance_core.hub.hub_app", SLOW_SECONDS)
+    hub = _hub(tmp_path, "attendance_core.hub.hub_app", SLOW_SECONDS)
     try:
-        text = _until(proc, log, lambda t: "JupyterHub is now running" in t or proc.poll() is not None)
-        assert proc.poll() is None, text
+        text = _until(hub, lambda t: "JupyterHub is now running" in t or hub.proc.poll() is not None)
+        assert hub.proc.poll() is None, text
         assert "Service slow is still starting" in text and "Service slow answered" in text
-        answer = requests.get(f"http://127.0.0.1:{port}/services/slow/", timeout=30)
+        answer = requests.get(f"{hub.url}/services/slow/", timeout=30)
         assert answer.status_code == 200 and answer.text == "the slow service"
     finally:
-        _stop(proc)
+        stop_hub(hub)
 
 
 def test_jupyterhub_alone_stops_for_that_slow_service(tmp_path):
     """Why hub_app exists: the same service and configuration stop JupyterHub itself."""
-    proc, log, _ = _hub(tmp_path, "jupyterhub", SLOW_SECONDS)
+    hub = _hub(tmp_path, "jupyterhub", SLOW_SECONDS)
     try:
-        proc.wait(timeout=START_TIMEOUT)
-        text = log.read_text(errors="replace")
-        assert proc.returncode != 0 and "Cannot connect to slow service" in text, text
+        hub.proc.wait(timeout=START_TIMEOUT)
+        text = hub.log.read_text(errors="replace")
+        assert hub.proc.returncode != 0 and "Cannot connect to slow service" in text, text
     finally:
-        _stop(proc)
+        stop_hub(hub)
 
 
 def test_the_hub_still_stops_at_once_for_a_service_that_exited(tmp_path):
-    proc, log, _ = _hub(tmp_path, "attendance_core.hub.hub_app", 0, then="exit")
+    hub = _hub(tmp_path, "attendance_core.hub.hub_app", 0, then="exit")
     try:
         started = time.monotonic()
-        proc.wait(timeout=START_TIMEOUT)
-        text = log.read_text(errors="replace")
-        assert proc.returncode != 0 and "Service slow exited with status 3" in text, text
+        hub.proc.wait(timeout=START_TIMEOUT)
+        text = hub.log.read_text(errors="replace")
+        assert hub.proc.returncode != 0 and "Service slow exited with status 3" in text, text
         assert "still starting" not in text
         assert time.monotonic() - started < SLOW_SECONDS  # not kept waiting for a service that is gone
     finally:
-        _stop(proc)
+        stop_hub(hub)
